@@ -1,0 +1,1 @@
+"""The ``nasviz`` command line."""

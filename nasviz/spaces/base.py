@@ -1,0 +1,161 @@
+"""The interface every search space implements.
+
+A search space owns one canonical, immutable cell type and knows how to parse it from the
+community formats, validate it, give its canonical id, sample it, draw it (through a networkx
+view) and cost it (parameters and multiply-adds of the network it defines).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import networkx as nx
+
+from nasviz.errors import CellError
+
+CellT = TypeVar("CellT")
+
+
+@dataclass(frozen=True)
+class Validity:
+    """Whether a cell is valid, and why not when it is not."""
+
+    valid: bool
+    reason: str | None = None
+
+    def __bool__(self) -> bool:
+        return self.valid
+
+    @classmethod
+    def ok(cls) -> Validity:
+        return cls(True, None)
+
+    @classmethod
+    def invalid(cls, reason: str) -> Validity:
+        return cls(False, reason)
+
+
+@dataclass(frozen=True)
+class NetworkCost:
+    """Exact size of the network a cell defines: parameters and multiply-adds (MACs)."""
+
+    params: int
+    flops: int
+    dataset: str
+
+    @property
+    def params_m(self) -> float:
+        return self.params / 1e6
+
+    @property
+    def flops_m(self) -> float:
+        return self.flops / 1e6
+
+
+def load_json_text(text: str, what: str = "cell") -> Any:
+    """Parse JSON text, raising :class:`CellError` that names the position of a syntax error."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CellError(f"malformed JSON for the {what}: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+
+
+class SearchSpace(ABC, Generic[CellT]):
+    """Abstract search space. Subclasses set the class attributes and implement the methods."""
+
+    name: str = ""
+    title: str = ""
+    ops: tuple[str, ...] = ()
+    datasets: tuple[str, ...] = ()
+    default_dataset: str = ""
+    #: one-line description of the accepted input format, shown in CLI help and the UI
+    input_format: str = ""
+
+    # ---- parsing and serialisation -------------------------------------------------------
+    @abstractmethod
+    def parse(self, obj: Any) -> CellT:
+        """A cell from its JSON value (or JSON text, or a cell). Raises CellError when malformed."""
+
+    @abstractmethod
+    def to_json(self, cell: CellT) -> Any:
+        """The cell as a JSON-serialisable value, in the format :meth:`parse` accepts."""
+
+    def parse_text(self, text: str) -> CellT:
+        """A cell from a text line: JSON, or a space-specific string format."""
+        text = text.strip()
+        if not text:
+            raise CellError("empty input: expected a cell")
+        return self.parse(load_json_text(text))
+
+    # ---- validity and identity -----------------------------------------------------------
+    @abstractmethod
+    def is_valid(self, cell: CellT) -> Validity:
+        """Validity of the cell in this space, with the reason when invalid."""
+
+    @abstractmethod
+    def canonical(self, cell: CellT) -> dict[str, Any]:
+        """Canonical form fields (e.g. NB201 ``arch`` and ``index``, NB101 ``hash``)."""
+
+    @abstractmethod
+    def cell_id(self, cell: CellT) -> str:
+        """The canonical id that keys benchmark tables."""
+
+    @abstractmethod
+    def sample(self, n: int, seed: int) -> list[CellT]:
+        """``n`` valid cells drawn uniformly with the given seed (deterministic)."""
+
+    def size(self) -> tuple[int, bool]:
+        """(number of cells, whether the number is exact)."""
+        raise NotImplementedError
+
+    # ---- structure ------------------------------------------------------------------------
+    @abstractmethod
+    def to_networkx(self, cell: CellT) -> nx.DiGraph:
+        """Graph view. Node attributes: ``label``, ``role`` (input/op/output/node) and ``op`` for
+        ops on nodes; edge attribute ``op`` for ops on edges (None for plain connections)."""
+
+    @abstractmethod
+    def edit_distance(self, a: CellT, b: CellT) -> int:
+        """Number of elementary edits (op changes, edge changes) between two cells."""
+
+    @abstractmethod
+    def op_counts(self, cell: CellT) -> dict[str, int]:
+        """How many times each op appears in the cell."""
+
+    # ---- cost -------------------------------------------------------------------------------
+    @abstractmethod
+    def cost(self, cell: CellT, dataset: str | None = None) -> NetworkCost:
+        """Exact parameters and multiply-adds of the network the cell defines."""
+
+    # ---- convenience ------------------------------------------------------------------------
+    def check_dataset(self, dataset: str | None) -> str:
+        dataset = dataset or self.default_dataset
+        if dataset not in self.datasets:
+            raise CellError(f"unknown dataset {dataset!r} for {self.name}; choose one of {', '.join(self.datasets)}")
+        return dataset
+
+    def describe(self, cell: CellT, dataset: str | None = None) -> dict[str, Any]:
+        """Everything ``nasviz cells describe`` prints for one parsed cell."""
+        validity = self.is_valid(cell)
+        out: dict[str, Any] = {"space": self.name, "valid": validity.valid}
+        if not validity.valid:
+            out["reason"] = validity.reason
+            out["cell"] = self.to_json(cell)
+            return out
+        out.update(self.canonical(cell))
+        dataset = self.check_dataset(dataset)
+        cost = self.cost(cell, dataset)
+        out.update({"dataset": dataset, "params": cost.params, "flops": cost.flops})
+        out["op_counts"] = self.op_counts(cell)
+        out["cell"] = self.to_json(cell)
+        return out
+
+
+def count_ops(ops: list[str] | tuple[str, ...], known: tuple[str, ...]) -> dict[str, int]:
+    """Op counts in the order of ``known`` (zeros included)."""
+    counter = Counter(ops)
+    return {op: counter.get(op, 0) for op in known}
