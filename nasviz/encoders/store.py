@@ -1,0 +1,121 @@
+"""Where trained encoders live and how their embeddings are stored.
+
+Layout of one model directory (``models/<space>/<encoder>/`` shipped with nasviz, or
+``$NASVIZ_HOME/models/<space>/<encoder>/`` for models the user trains, which take precedence)::
+
+    manifest.json      configuration, seed, data, metrics, training time, the command that trained it
+    checkpoint.pt      state dict (load with ``torch.load(..., weights_only=True)``)
+    embeddings.npz     ``cell_ids`` (str), ``vectors`` (float32, n x d)
+    projections/       cached 2-D projections, one ``<method>.npz`` each (see nasviz.projection)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasviz.errors import DataError
+from nasviz.paths import MODELS_DIR, home_dir
+
+
+def user_model_dir(space: str, encoder: str) -> Path:
+    return home_dir() / "models" / space / encoder
+
+
+def shipped_model_dir(space: str, encoder: str) -> Path:
+    return MODELS_DIR / space / encoder
+
+
+def find_model_dir(space: str, encoder: str) -> Path | None:
+    """The directory of a trained encoder: the user's own first, then the shipped one."""
+    for path in (user_model_dir(space, encoder), shipped_model_dir(space, encoder)):
+        if (path / "manifest.json").exists():
+            return path
+    return None
+
+
+def available_encoders(space: str) -> list[str]:
+    """Names of encoders with a trained model for ``space`` (user's or shipped)."""
+    names: set[str] = set()
+    for root in (home_dir() / "models" / space, MODELS_DIR / space):
+        if root.is_dir():
+            names.update(p.name for p in root.iterdir() if (p / "manifest.json").exists())
+    return sorted(names)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file through a temporary file and an atomic rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class EmbeddingSet:
+    """Embeddings of many cells of one space by one encoder."""
+
+    space: str
+    encoder: str
+    cell_ids: np.ndarray  # str, canonical ids (SearchSpace.cell_id)
+    vectors: np.ndarray  # float32, (n, d)
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if len(self.cell_ids) != len(self.vectors):
+            raise DataError(f"{self.encoder} embeddings: {len(self.cell_ids)} ids but {len(self.vectors)} vectors")
+
+    def __len__(self) -> int:
+        return len(self.cell_ids)
+
+    def position(self) -> dict[str, int]:
+        return {cid: i for i, cid in enumerate(self.cell_ids.tolist())}
+
+    def save(self, directory: Path) -> Path:
+        import io
+
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, cell_ids=self.cell_ids.astype(str), vectors=self.vectors.astype(np.float32))
+        path = directory / "embeddings.npz"
+        atomic_write_bytes(path, buffer.getvalue())
+        return path
+
+    @classmethod
+    def load(cls, directory: Path) -> EmbeddingSet:
+        path = directory / "embeddings.npz"
+        manifest_path = directory / "manifest.json"
+        if not path.exists():
+            raise DataError(f"no embeddings at {path}")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                cell_ids, vectors = data["cell_ids"], data["vectors"]
+            manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+        except (OSError, ValueError, KeyError) as exc:
+            raise DataError(f"corrupt embeddings file {path}: {exc}") from None
+        return cls(manifest.get("space", directory.parent.name), manifest.get("encoder", directory.name),
+                   cell_ids, vectors, manifest)
+
+
+def write_manifest(directory: Path, manifest: dict[str, Any]) -> Path:
+    path = directory / "manifest.json"
+    atomic_write_bytes(path, (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode())
+    return path
+
+
+def load_embeddings(space: str, encoder: str) -> EmbeddingSet:
+    """Embeddings of a trained encoder, or a DataError naming the training command."""
+    directory = find_model_dir(space, encoder)
+    if directory is None:
+        raise DataError(f"no trained {encoder} model for {space}: run `nasviz encoders train {encoder} --space {space}`")
+    return EmbeddingSet.load(directory)
