@@ -5,8 +5,7 @@ import csv
 import pytest
 
 from nasviz.errors import CellError
-from nasviz.spaces import get_space
-from nasviz.spaces import nb201
+from nasviz.spaces import get_space, nb201
 
 
 def test_enumeration_matches_official_index_and_params(nb201_csv):
