@@ -1,0 +1,240 @@
+"""Imported benchmark tables on disk: ``NASVIZ_HOME/benchmarks/<space>.parquet``.
+
+The Parquet file is the single source of truth: values in float64 columns named by metric key,
+``cell_id`` as a string column, and the metric semantics + provenance as JSON in the schema
+metadata. A human-readable ``<space>.json`` sidecar repeats that metadata. Both are written to a
+temporary file and moved into place with ``os.replace``, so an interrupted write leaves the
+previous table intact. Loads are cached in-process, keyed on the file's size and mtime.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasviz.data.metrics import MetricSpec, normalize_dataset, normalize_split
+from nasviz.data.table import BenchmarkTable
+from nasviz.errors import ConfigError, DataError
+from nasviz.paths import home_dir
+
+FORMAT_VERSION = 1
+_META_KEY = b"nasviz"
+_REPEAT_SEP = "#r"
+_CACHE: dict[str, tuple[tuple[int, int], BenchmarkTable]] = {}
+_LOCK = threading.Lock()
+
+#: how to get data for each space, shown when nothing is imported
+IMPORT_HINTS: dict[str, list[str]] = {
+    "nb201": [
+        "nasviz data import nb201-merged $NASVIZ_DATA/nasbench201/nb201_merged.csv",
+        "nasviz data import nb201 NAS-Bench-201-v1_1-096897.pth   (official file, from Google Drive)",
+        "nasviz data import nats-tss NATS-tss-v1_0-3ffb9-simple   (official NATS-Bench, from Google Drive)",
+        "nasviz data download mini-nb201     (12-epoch results, public GitHub)",
+        "nasviz data download hw-nas-bench   (latency/energy on 6 devices, public GitHub)",
+    ],
+    "nb101": [
+        "nasviz data import nb101 nasbench_only108.tfrecord   (official, storage.googleapis.com/nasbench)",
+        "nasviz data import naslib-nb101 $NASVIZ_DATA/nasbench101/naslib_zc_nasbench101_500.json",
+    ],
+    "darts": [
+        "nasviz data import naslib-nb301 $NASVIZ_DATA/nasbench301_darts/naslib_zc_nasbench301_725.json",
+    ],
+    "nat": [],
+}
+KNOWN_SPACES: tuple[str, ...] = ("nb201", "nb101", "darts", "nat")
+
+
+def canonical_space_name(space: str) -> str:
+    aliases = {"nasbench201": "nb201", "nas-bench-201": "nb201", "nasbench101": "nb101", "nas-bench-101": "nb101",
+               "nb301": "darts", "nasbench301": "darts"}
+    name = aliases.get(space.lower(), space.lower())
+    if name not in KNOWN_SPACES:
+        raise ConfigError(f"unknown search space {space!r}; choose one of {', '.join(KNOWN_SPACES)}")
+    return name
+
+
+def benchmarks_dir() -> Path:
+    path = home_dir() / "benchmarks"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def table_path(space: str) -> Path:
+    return benchmarks_dir() / f"{canonical_space_name(space)}.parquet"
+
+
+def sidecar_path(space: str) -> Path:
+    return benchmarks_dir() / f"{canonical_space_name(space)}.json"
+
+
+def _metadata(table: BenchmarkTable) -> dict[str, Any]:
+    return {"format": FORMAT_VERSION, "space": table.space, "rows": len(table), "data_version": table.data_version,
+            "metrics": [m.to_dict() for m in table.metrics], "provenance": table.provenance,
+            "repeats": {key: int(v.shape[1]) for key, v in table.repeats.items()}}
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def save_table(table: BenchmarkTable) -> Path:
+    """Write ``table`` atomically (replacing any previous table of its space). Returns the path."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    space = canonical_space_name(table.space)
+    arrays = {"cell_id": pa.array(table.cell_ids, type=pa.string())}
+    for key in table.keys:
+        arrays[key] = pa.array(table.columns[key], type=pa.float64())
+    for key, reps in table.repeats.items():
+        for r in range(reps.shape[1]):
+            arrays[f"{key}{_REPEAT_SEP}{r}"] = pa.array(reps[:, r], type=pa.float64())
+    meta = _metadata(table)
+    arrow = pa.table(arrays).replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
+    path = table_path(space)
+    sink = pa.BufferOutputStream()
+    pq.write_table(arrow, sink, compression="zstd")
+    _atomic_write_bytes(path, sink.getvalue().to_pybytes())
+    _atomic_write_bytes(sidecar_path(space), json.dumps(meta, indent=2).encode())
+    with _LOCK:
+        _CACHE.pop(str(path), None)
+    return path
+
+
+def read_table_file(path: Path) -> BenchmarkTable:
+    """Read a table file written by :func:`save_table` (DataError naming the file when unreadable)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        arrow = pq.read_table(path)
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError(f"{path}: not a readable nasviz benchmark table ({exc}); re-import the benchmark") from None
+    raw = (arrow.schema.metadata or {}).get(_META_KEY)
+    if raw is None:
+        raise DataError(f"{path}: no nasviz metadata; re-import the benchmark")
+    try:
+        meta = json.loads(raw)
+        metrics = [MetricSpec.from_dict(m) for m in meta["metrics"]]
+        names = set(arrow.column_names)
+        columns = {}
+        for m in metrics:
+            if m.key not in names:
+                raise DataError(f"{path}: column {m.key!r} is missing; re-import the benchmark")
+            columns[m.key] = arrow.column(m.key).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        repeats = {}
+        for key, count in meta.get("repeats", {}).items():
+            repeats[key] = np.stack([arrow.column(f"{key}{_REPEAT_SEP}{r}").to_numpy(zero_copy_only=False)
+                                     for r in range(count)], axis=1)
+        cell_ids = arrow.column("cell_id").to_pylist()
+    except (KeyError, ValueError, TypeError, ConfigError) as exc:
+        raise DataError(f"{path}: malformed nasviz table metadata ({exc}); re-import the benchmark") from None
+    table = BenchmarkTable(meta["space"], cell_ids, metrics, columns, meta.get("provenance", []), repeats)
+    if meta.get("data_version"):
+        table._version = meta["data_version"]
+    return table
+
+
+def load_table(space: str) -> BenchmarkTable:
+    """The imported table of ``space`` (cached in-process). DataError with the import command when
+    nothing has been imported."""
+    name = canonical_space_name(space)
+    path = table_path(name)
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        hints = IMPORT_HINTS.get(name) or []
+        how = ("; get one with:\n  " + "\n  ".join(hints)) if hints else ""
+        raise DataError(f"no benchmark table imported for {name} (looked in {path}){how}") from None
+    stamp = (stat.st_size, stat.st_mtime_ns)
+    with _LOCK:
+        cached = _CACHE.get(str(path))
+        if cached and cached[0] == stamp:
+            return cached[1]
+    table = read_table_file(path)
+    with _LOCK:
+        _CACHE[str(path)] = (stamp, table)
+    return table
+
+
+def has_table(space: str) -> bool:
+    return table_path(space).exists()
+
+
+def available_tables() -> list[str]:
+    """Spaces with an imported table."""
+    return [s for s in KNOWN_SPACES if table_path(s).exists()]
+
+
+def clear_cache() -> None:
+    with _LOCK:
+        _CACHE.clear()
+
+
+def remove_table(space: str) -> bool:
+    """Delete the imported table of ``space``; True when there was one."""
+    existed = False
+    for path in (table_path(space), sidecar_path(space)):
+        if path.exists():
+            path.unlink()
+            existed = True
+    clear_cache()
+    return existed
+
+
+def status() -> list[dict[str, Any]]:
+    """One dict per known space: imported or not, rows, metrics (key, label, rows, source),
+    provenance, data version, and the commands to import more."""
+    out = []
+    for space in KNOWN_SPACES:
+        entry: dict[str, Any] = {"benchmark": space, "imported": False, "rows": 0, "metrics": [], "provenance": [],
+                                 "data_version": None, "import_commands": IMPORT_HINTS.get(space, [])}
+        if table_path(space).exists():
+            try:
+                entry.update(load_table(space).describe())
+                entry["imported"] = True
+            except DataError as exc:
+                entry["error"] = str(exc)
+        out.append(entry)
+    return out
+
+
+def find_metric(space: str | BenchmarkTable, kind: str = "accuracy", dataset: str | None = None,
+                split: str | None = None, epochs: int | None = None, device: str | None = None) -> MetricSpec:
+    """The imported metric matching the filters (None = any). Several matches: the one with the
+    most epochs, then test over valid over train; still ambiguous -> ConfigError listing them."""
+    table = space if isinstance(space, BenchmarkTable) else load_table(space)
+    dataset = normalize_dataset(dataset)
+    split = normalize_split(split)
+    matches = [m for m in table.metrics if m.kind == kind
+               and (dataset is None or m.dataset == dataset)
+               and (split is None or m.split == split)
+               and (epochs is None or m.epochs == epochs)
+               and (device is None or m.device == device)]
+    wanted = ", ".join(f"{k}={v}" for k, v in (("kind", kind), ("dataset", dataset), ("split", split),
+                                                 ("epochs", epochs), ("device", device)) if v is not None)
+    if not matches:
+        raise ConfigError(f"no {table.space} metric with {wanted}; available: {', '.join(table.keys) or 'none'}")
+    if len(matches) == 1:
+        return matches[0]
+    split_rank = {"test": 2, "valid": 1, "train": 0}
+    best = max(matches, key=lambda m: (m.epochs or 0, split_rank.get(m.split or "", -1)))
+    ties = [m for m in matches if (m.epochs or 0, split_rank.get(m.split or "", -1)) ==
+            (best.epochs or 0, split_rank.get(best.split or "", -1))]
+    if len(ties) > 1:
+        raise ConfigError(f"several {table.space} metrics match {wanted}: {', '.join(m.key for m in ties)}; "
+                          "name the dataset, split, epochs or device")
+    return best
