@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -170,6 +171,9 @@ def _node_attrs(data: dict[str, Any], node: Any, status: str) -> dict[str, str]:
             attrs["fontcolor"] = "white" if dark else "black"
     else:
         attrs.update(shape="circle", width="0.35", fixedsize="false")
+    if data.get("pruned"):  # NB101 vertices the benchmark prunes away
+        attrs.update(style=attrs["style"] + ",dashed", fillcolor="#F4F4F4", fontcolor="#777777", color="#777777")
+        attrs["label"] += "\n(pruned)"
     if status == "added" or status.startswith("changed:"):
         attrs.update(color=HIGHLIGHT, penwidth="3.5")
         attrs["style"] = attrs["style"] + ",bold"
@@ -206,13 +210,39 @@ def _group_of(data: dict[str, Any]) -> str | None:
     return None
 
 
+def cell_graphs(space: SearchSpace, cell: Any) -> dict[str | None, nx.DiGraph]:
+    """The graphs a cell is drawn from: ``{None: graph}``, or one graph per sub-cell (DARTS-like
+    genotypes: ``{"normal": ..., "reduce": ...}``). A space may define ``cell_graphs(cell)`` itself."""
+    method = getattr(space, "cell_graphs", None)
+    if callable(method):
+        return dict(method(cell))
+    module_cell_graph = getattr(sys.modules.get(type(space).__module__), "cell_graph", None)
+    if callable(module_cell_graph) and hasattr(cell, "pairs") and hasattr(cell, "reduce"):
+        return {"normal": module_cell_graph(cell, "normal"), "reduce": module_cell_graph(cell, "reduce")}
+    return {None: space.to_networkx(cell)}
+
+
+def _merged_graph(space: SearchSpace, cell: Any) -> nx.DiGraph:
+    """One graph holding every sub-cell; sub-cell nodes are keyed ``(name, node)`` and carry ``cell=name``."""
+    graphs = cell_graphs(space, cell)
+    if list(graphs) == [None]:
+        return graphs[None]
+    merged = nx.DiGraph()
+    for name, graph in graphs.items():
+        for node, data in graph.nodes(data=True):
+            merged.add_node((name, node), **{**data, "cell": f"{name} cell"})
+        for u, v, data in graph.edges(data=True):
+            merged.add_edge((name, u), (name, v), **data)
+    return merged
+
+
 def cell_digraph(space: SearchSpace | str, cell: Any, highlight_diff: Any = None, title: str | None = None,
                  fmt: str = "svg") -> graphviz.Digraph:
     """The Graphviz drawing of ``cell`` (optionally highlighting its differences from ``highlight_diff``)."""
     space = get_space(space) if isinstance(space, str) else space
     cell = space.parse(cell)
-    graph = space.to_networkx(cell)
-    other = space.to_networkx(space.parse(highlight_diff)) if highlight_diff is not None else None
+    graph = _merged_graph(space, cell)
+    other = _merged_graph(space, space.parse(highlight_diff)) if highlight_diff is not None else None
 
     dot = graphviz.Digraph(name="cell", format=fmt)
     dot.attr("graph", rankdir="LR", fontname=_FONT, fontsize="11", nodesep="0.3", ranksep="0.45", bgcolor="white",
@@ -231,7 +261,8 @@ def cell_digraph(space: SearchSpace | str, cell: Any, highlight_diff: Any = None
     groups: dict[str | None, list[tuple[Any, dict[str, Any], str]]] = {}
     for item in nodes:
         groups.setdefault(_group_of(item[1]), []).append(item)
-    for index, (group, members) in enumerate(groups.items()):
+    # graphviz stacks disconnected clusters of an LR layout bottom-up: add them in reverse to keep the given order
+    for index, (group, members) in enumerate(reversed(groups.items())):
         target = dot
         sub = None
         if group is not None:
