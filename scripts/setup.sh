@@ -46,11 +46,15 @@ fi
 py="$venv/bin/python"
 pip_quiet=(-q --disable-pip-version-check)
 if ! "$py" -c 'import torch' >/dev/null 2>&1; then
-  # a bare `torch` requirement pulls a multi-GB CUDA build: take the CPU wheel (local first, then the CPU index)
+  # a bare `torch` requirement pulls a multi-GB CUDA build: take the CPU wheel, from a local wheel
+  # directory when pip is configured with one (find-links), else from the PyTorch CPU index
   say "installing PyTorch 2.13.0 (CPU)"
-  "$py" -m pip install "${pip_quiet[@]}" --no-index torch==2.13.0 2>/dev/null \
-    || "$py" -m pip install "${pip_quiet[@]}" torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu \
-    || "$py" -m pip install "${pip_quiet[@]}" torch==2.13.0
+  if "$py" -m pip install "${pip_quiet[@]}" --no-index --no-deps torch==2.13.0 >/dev/null 2>&1; then
+    "$py" -m pip install "${pip_quiet[@]}" torch==2.13.0
+  else
+    "$py" -m pip install "${pip_quiet[@]}" torch==2.13.0 \
+      --index-url https://download.pytorch.org/whl/cpu --extra-index-url https://pypi.org/simple
+  fi
 fi
 stamp="$venv/.nasviz-installed"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ requirements.txt -nt "$stamp" ]; then
