@@ -117,9 +117,7 @@ class MetricSpec:
         kind = self.kind.replace("_", " ")
         unit = f" ({self.unit})" if self.unit and self.unit != "%" else ""
         if self.kind in DEVICE_KINDS:
-            device = self.device or ""
-            match = re.fullmatch(r"(.+)_(\d+)", device)
-            device = f"{match.group(1)}, batch {match.group(2)}" if match else device
+            device = device_title(self.device or "")
             on = f", {data}" if data else ""
             return f"{kind.capitalize()} on {device}{on}{unit}"
         if self.kind in SIZE_KINDS:
@@ -145,6 +143,26 @@ class MetricSpec:
 
     def with_source(self, source: str) -> MetricSpec:
         return replace(self, source=source)
+
+
+#: display names of the devices of HW-NAS-Bench and HELP
+DEVICE_TITLES = {"edgegpu": "Edge GPU (Jetson TX2)", "raspi4": "Raspberry Pi 4", "edgetpu": "Edge TPU",
+                 "pixel3": "Pixel 3", "eyeriss": "Eyeriss", "fpga": "FPGA", "pixel2": "Pixel 2",
+                 "essential_ph_1": "Essential PH-1", "samsung_a50": "Samsung A50", "samsung_s7": "Samsung S7",
+                 "gold_6226": "Xeon Gold 6226", "gold_6240": "Xeon Gold 6240", "silver_4114": "Xeon Silver 4114",
+                 "silver_4210r": "Xeon Silver 4210R", "1080ti": "GTX 1080 Ti", "2080ti": "RTX 2080 Ti",
+                 "titan_rtx": "Titan RTX", "titanx": "Titan X", "titanxp": "Titan Xp"}
+_BATCH_RE = re.compile(r"^(.+)_(1|2|4|8|16|32|64|128|256|512|1024)$")
+
+
+def device_title(device: str) -> str:
+    """``1080ti_32`` -> ``GTX 1080 Ti, batch 32``; ``pixel3`` -> ``Pixel 3``."""
+    if device in DEVICE_TITLES:
+        return DEVICE_TITLES[device]
+    match = _BATCH_RE.match(device)
+    if match:
+        return f"{DEVICE_TITLES.get(match.group(1), match.group(1))}, batch {match.group(2)}"
+    return device
 
 
 def format_key(spec: MetricSpec) -> str:

@@ -238,3 +238,24 @@ def find_metric(space: str | BenchmarkTable, kind: str = "accuracy", dataset: st
         raise ConfigError(f"several {table.space} metrics match {wanted}: {', '.join(m.key for m in ties)}; "
                           "name the dataset, split, epochs or device")
     return best
+
+
+def find_device_metric(space: str | BenchmarkTable, device: str, dataset: str | None = None,
+                       kind: str = "latency") -> MetricSpec:
+    """The ``kind`` (latency/energy) metric of ``device``, preferring ``dataset`` when the device was
+    measured on several datasets and falling back to a dataset-less measurement."""
+    table = space if isinstance(space, BenchmarkTable) else load_table(space)
+    dataset = normalize_dataset(dataset)
+    candidates = [m for m in table.metrics if m.kind == kind and m.device == device]
+    if not candidates:
+        devices = sorted({m.device for m in table.metrics if m.kind == kind and m.device})
+        raise ConfigError(f"no {kind} for device {device!r} in the {table.space} table; "
+                          f"devices: {', '.join(devices) or 'none (import HW-NAS-Bench or HELP latencies)'}")
+    for wanted in (dataset, None):
+        matches = [m for m in candidates if m.dataset == wanted]
+        if matches:
+            return matches[0]
+    if len(candidates) == 1:
+        return candidates[0]
+    raise ConfigError(f"{kind} of {device!r} exists for several datasets ({', '.join(m.key for m in candidates)}); "
+                      "name the dataset")
