@@ -12,6 +12,9 @@ app = typer.Typer(help="nasviz: explore neural architecture search spaces, encod
 #: sub-command modules; each exposes ``register(app)``
 _COMMAND_MODULES = (
     "nasviz.cli.cells",
+    "nasviz.cli.data",
+    "nasviz.cli.query",
+    "nasviz.cli.projections",
 )
 
 
