@@ -160,7 +160,9 @@ class BenchmarkTable:
                 reps = np.full((n, source_reps.shape[1]), np.nan)
                 reps[rows] = source_reps
                 repeats[spec.key] = reps
-        provenance = list(self.provenance) + list(other.provenance)
+        kept = {m.key for m in self.metrics if m.key not in other_keys}
+        provenance = [e for e in self.provenance if not e.get("metrics") or kept & set(e["metrics"])]
+        provenance += list(other.provenance)
         return BenchmarkTable(self.space, ids, specs, columns, provenance, repeats)
 
 

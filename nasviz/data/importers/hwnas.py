@@ -1,0 +1,135 @@
+"""HW-NAS-Bench (NB201 part) and HELP per-device NB201 latency files."""
+
+from __future__ import annotations
+
+import math
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasviz.data.importers.common import Accumulator, check_exists, provenance_entry
+from nasviz.data.importers.safe_pickle import load_plain
+from nasviz.data.importers.tabular import help_latency_spec
+from nasviz.data.metrics import MetricSpec
+from nasviz.data.table import BenchmarkTable
+from nasviz.errors import ConfigError, DataError
+from nasviz.progress import ProgressCallback, no_progress
+from nasviz.spaces.nb201 import NUM_CELLS
+
+#: HW-NAS-Bench NB201 metric name -> (kind, device, unit)
+HWNAS_METRICS: dict[str, tuple[str, str, str]] = {
+    "edgegpu_latency": ("latency", "edgegpu", "ms"), "edgegpu_energy": ("energy", "edgegpu", "mJ"),
+    "raspi4_latency": ("latency", "raspi4", "ms"), "edgetpu_latency": ("latency", "edgetpu", "ms"),
+    "pixel3_latency": ("latency", "pixel3", "ms"), "eyeriss_latency": ("latency", "eyeriss", "ms"),
+    "eyeriss_energy": ("energy", "eyeriss", "mJ"),
+    "eyeriss_arithmetic_intensity": ("arithmetic_intensity", "eyeriss", "FLOP/byte"),
+    "fpga_latency": ("latency", "fpga", "ms"), "fpga_energy": ("energy", "fpga", "mJ"),
+}
+HWNAS_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+
+
+def _load_trusted_pickle(path: Path) -> Any:
+    """Plain data first; the full unpickler only for this file the user named (trusted source)."""
+    try:
+        return load_plain(path, allow_numpy=True)
+    except DataError as exc:
+        if "refuses to load" not in str(exc):
+            raise
+    try:
+        with open(path, "rb") as fh:
+            return pickle.load(fh)  # noqa: S301 - a benchmark file the user named explicitly
+    except (pickle.UnpicklingError, EOFError, ValueError, AttributeError, ImportError) as exc:
+        raise DataError(f"{path}: corrupt or truncated pickle ({type(exc).__name__}: {exc})") from None
+
+
+def _as_vector(values: Any, where: str) -> np.ndarray:
+    try:
+        vector = np.asarray(values, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{where}: expected a list of numbers ({exc})") from None
+    if not 0 < len(vector) <= NUM_CELLS:
+        raise DataError(f"{where}: {len(vector)} values; expected one per NB201 architecture (at most {NUM_CELLS})")
+    return vector
+
+
+def import_hwnas_pickle(paths: Sequence[Path], progress: ProgressCallback = no_progress, **_: Any) -> BenchmarkTable:
+    """``HW-NAS-Bench-v1_0.pickle``: ``data['nasbench201'][dataset][metric][nb201_index]``."""
+    if len(paths) != 1:
+        raise ConfigError("hw-nas-bench imports exactly one pickle")
+    path = check_exists(paths[0])
+    data = _load_trusted_pickle(path)
+    if not isinstance(data, dict) or "nasbench201" not in data or not isinstance(data["nasbench201"], dict):
+        raise DataError(f"{path}: not an HW-NAS-Bench pickle (no 'nasbench201' section)")
+    section = data["nasbench201"]
+    specs: list[MetricSpec] = []
+    columns: dict[str, np.ndarray] = {}
+    n = 0
+    datasets = [d for d in HWNAS_DATASETS if d in section]
+    if not datasets:
+        raise DataError(f"{path}: the nasbench201 section has none of the datasets {', '.join(HWNAS_DATASETS)}")
+    for i, dataset in enumerate(datasets):
+        metrics = section[dataset]
+        for name, (kind, device, unit) in HWNAS_METRICS.items():
+            if name not in metrics:
+                continue
+            vector = _as_vector(metrics[name], f"{path}: nasbench201/{dataset}/{name}")
+            spec = MetricSpec(kind, dataset, device=device, unit=unit,
+                              source=f"HW-NAS-Bench v1.0 {name} ({dataset}), per image")
+            specs.append(spec)
+            columns[spec.key] = vector
+            n = max(n, len(vector))
+        progress(i + 1, len(datasets), dataset)
+    if not specs:
+        raise DataError(f"{path}: no HW-NAS-Bench metrics found (expected e.g. {', '.join(list(HWNAS_METRICS)[:3])})")
+    padded = {k: np.concatenate([v, np.full(n - len(v), math.nan)]) for k, v in columns.items()}
+    acc = Accumulator("nb201", specs)
+    acc.add_rows([str(i) for i in range(n)], padded)
+    return acc.table(provenance_entry("hw-nas-bench", [path], specs, n,
+                                      notes="HW-NAS-Bench (Li et al., ICLR 2021); index = NB201 index; ms and mJ "
+                                            "per single image"))
+
+
+def _help_files(paths: Sequence[Path]) -> list[Path]:
+    files: list[Path] = []
+    for path in paths:
+        path = check_exists(Path(path), "file or folder")
+        if path.is_dir():
+            files.extend(sorted(p for p in path.glob("*.pt") if p.stem != "str_arch2idx"))
+        else:
+            files.append(path)
+    if not files:
+        raise DataError(f"no HELP latency .pt files in {', '.join(map(str, paths))}")
+    return files
+
+
+def import_help_latency(paths: Sequence[Path], progress: ProgressCallback = no_progress, device: str | None = None,
+                        **_: Any) -> BenchmarkTable:
+    """HELP ``<device>.pt`` files: a plain list of 15,625 latencies (ms) in NB201 index order.
+    The device is the file name (or ``device`` for a single file). Loaded with a restricted unpickler."""
+    files = _help_files(paths)
+    if device and len(files) > 1:
+        raise ConfigError("--device names the device of a single file only")
+    specs, columns = [], {}
+    for i, path in enumerate(files):
+        if path.stem == "str_arch2idx":
+            raise DataError(f"{path}: this is HELP's arch-string -> index map, not a latency file")
+        values = load_plain(path)
+        if not isinstance(values, (list, tuple)):
+            raise DataError(f"{path}: expected a list of {NUM_CELLS} latencies, found a {type(values).__name__}")
+        if len(values) != NUM_CELLS:
+            raise DataError(f"{path}: {len(values)} latencies; a HELP NB201 file has one per architecture ({NUM_CELLS})")
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise DataError(f"{path}: holds non-numeric entries; expected latencies in ms")
+        spec = help_latency_spec(device or path.stem)
+        if spec.key in columns:
+            raise DataError(f"{path}: device {spec.device} given twice")
+        specs.append(spec)
+        columns[spec.key] = np.asarray(values, dtype=np.float64)
+        progress(i + 1, len(files), path.name)
+    acc = Accumulator("nb201", specs)
+    acc.add_rows([str(i) for i in range(NUM_CELLS)], columns)
+    return acc.table(provenance_entry("help-latency", files, specs, NUM_CELLS,
+                                      notes="HELP (Lee et al., NeurIPS 2021) NB201 latency lists, NB201 index order"))
