@@ -1,0 +1,56 @@
+"""Architecture search: seeded ask/tell strategies, objectives with explicit protocols, hardware
+constraints (AG-Net Joint=0/1), a SQLite run store with resume, and a runner with callbacks.
+
+Public API::
+
+    from nasviz.search import SearchConfig, SearchRunner, RunStore, run_search
+
+    result = run_search(SearchConfig(space="nb201", dataset="cifar10", algo="re", budget=192, seed=0))
+    result.summary["at"]["100"]["reported"]        # 200-epoch test accuracy of the best cell by signal
+    RunStore().queries(result.run_id)              # every query, in order
+    SearchRunner.resume(run_id).run()              # continue a stopped/crashed run without re-querying
+"""
+
+from nasviz.search.base import (
+    Observation,
+    SearchContext,
+    Strategy,
+    register_strategy,
+    strategy_class,
+    strategy_names,
+)
+from nasviz.search.constraints import Constraint, feasibility_ratio, fitness_scores, penalised_ranks
+from nasviz.search.objective import EvaluatorObjective, FunctionObjective, Objective, Protocol, TableObjective
+from nasviz.search.runner import RunResult, SearchConfig, SearchRunner, build_strategy, run_search
+from nasviz.search.store import QueryRecord, RunInfo, RunStore
+from nasviz.search.summary import aggregate, best_record, summarize, trajectory
+
+__all__ = [
+    "Constraint",
+    "EvaluatorObjective",
+    "FunctionObjective",
+    "Objective",
+    "Observation",
+    "Protocol",
+    "QueryRecord",
+    "RunInfo",
+    "RunResult",
+    "RunStore",
+    "SearchConfig",
+    "SearchContext",
+    "SearchRunner",
+    "Strategy",
+    "TableObjective",
+    "aggregate",
+    "best_record",
+    "build_strategy",
+    "feasibility_ratio",
+    "fitness_scores",
+    "penalised_ranks",
+    "register_strategy",
+    "run_search",
+    "strategy_class",
+    "strategy_names",
+    "summarize",
+    "trajectory",
+]

@@ -1,0 +1,172 @@
+"""The ask/tell interface every search strategy implements, and the strategy registry.
+
+A strategy is seeded and deterministic: given the same seed, settings and observations it asks for
+the same cells. Its state is rebuilt for a resumed run by replaying the stored history
+(``ask`` then ``tell`` the stored observations, batch by batch), so nothing needs pickling.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from nasviz.errors import ConfigError
+from nasviz.search.constraints import Constraint, fitness_scores
+from nasviz.search.moves import SpaceMoves
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What a strategy learns from one query.
+
+    ``signal``: the search signal, oriented so that higher is better; ``latency``: the constrained
+    hardware cost (None without a constraint); ``feasible``: whether the constraint holds.
+    """
+
+    signal: float
+    latency: float | None = None
+    feasible: bool = True
+
+    def __post_init__(self) -> None:
+        if not math.isfinite(self.signal):
+            raise ConfigError(f"a search signal must be a finite number, got {self.signal!r}")
+
+
+@dataclass
+class SearchContext:
+    """What a strategy may use: the space's moves, the allowed cells and the constraint."""
+
+    moves: SpaceMoves
+    constraint: Constraint | None = None
+    #: ids of the cells a query may return (a benchmark table's cells); None = the whole space
+    domain: Sequence[str] | None = None
+    #: extra resources (e.g. embeddings) loaded by the strategy factory
+    resources: dict[str, Any] = field(default_factory=dict)
+
+
+class Strategy(ABC):
+    """Seeded ask/tell search strategy.
+
+    ``ask(n)`` returns ``n`` distinct cells not told before; ``tell(cells, observations)`` records the
+    results (it accepts any cells, also ones it did not ask for).
+    """
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    #: default settings; the effective ones are recorded with every run
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
+        unknown = set(settings) - set(self.defaults)
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {', '.join(sorted(unknown))} for strategy {self.name}; "
+                              f"known: {', '.join(sorted(self.defaults)) or 'none'}")
+        self.settings: dict[str, Any] = {**self.defaults, **settings}
+        self.context = context
+        self.moves = context.moves
+        self.constraint = context.constraint
+        self.seed = int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.history_ids: list[str] = []
+        self.history_cells: list[Any] = []
+        self.history_obs: list[Observation] = []
+        self.visited: set[str] = set()
+        self._domain_list: list[str] | None = list(context.domain) if context.domain is not None else None
+        self._domain_set: set[str] | None = set(self._domain_list) if self._domain_list is not None else None
+
+    # ---- the interface ---------------------------------------------------------------------
+    @abstractmethod
+    def ask(self, n: int) -> list[Any]:
+        """``n`` new cells to query."""
+
+    def tell(self, cells: Sequence[Any], observations: Sequence[Observation]) -> None:
+        """Record the observations of ``cells`` (same order)."""
+        if len(cells) != len(observations):
+            raise ConfigError(f"tell: {len(cells)} cells but {len(observations)} observations")
+        for cell, obs in zip(cells, observations, strict=True):
+            cid = self.moves.cell_id(cell)
+            self.history_ids.append(cid)
+            self.history_cells.append(cell)
+            self.history_obs.append(obs)
+            self.visited.add(cid)
+        self._after_tell(list(cells), list(observations))
+
+    def _after_tell(self, cells: list[Any], observations: list[Observation]) -> None:
+        """Hook for strategies that update a model or a population."""
+        return None
+
+    # ---- helpers -----------------------------------------------------------------------------
+    def in_domain(self, cell: Any) -> bool:
+        return self._domain_set is None or self.moves.cell_id(cell) in self._domain_set
+
+    def is_new(self, cell: Any, pending: set[str] | None = None) -> bool:
+        cid = self.moves.cell_id(cell)
+        return cid not in self.visited and (pending is None or cid not in pending) and self.in_domain(cell)
+
+    def random_new_cell(self, pending: set[str] | None = None, tries: int = 10_000) -> Any:
+        """A uniformly drawn cell of the domain that was neither told nor is pending."""
+        for _ in range(tries):
+            if self._domain_list is not None:
+                cell = self.moves.cell_from_id(self._domain_list[int(self.rng.integers(len(self._domain_list)))])
+            else:
+                cell = self.moves.random_cell(self.rng)
+            if self.is_new(cell, pending):
+                return cell
+        # nearly exhausted: scan for what is left, in a seeded order
+        left = [cid for cid in (self._domain_list or []) if cid not in self.visited and cid not in (pending or set())]
+        if not left:
+            raise ConfigError("the search has queried every cell of the domain; lower the budget")
+        return self.moves.cell_from_id(left[int(self.rng.integers(len(left)))])
+
+    def fitness(self) -> np.ndarray:
+        """Higher-is-better score of every told observation (AG-Net penalised ranking under a constraint)."""
+        return fitness_scores(self.history_obs, self.constraint)
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "settings": dict(self.settings), "seed": self.seed}
+
+
+StrategyFactory = Callable[..., Strategy]
+#: strategy name -> "module:Class" (imported lazily); names appear here only when they work
+_REGISTRY: dict[str, str] = {
+    "random": "nasviz.search.strategies.random_search:RandomSearch",
+    "re": "nasviz.search.strategies.evolution:RegularizedEvolution",
+    "ls": "nasviz.search.strategies.local_search:LocalSearch",
+    "tpe": "nasviz.search.strategies.tpe:TPESearch",
+    "arch2vec-bo": "nasviz.search.strategies.arch2vec_bo:Arch2vecBO",
+    "arch2vec-rl": "nasviz.search.strategies.arch2vec_rl:Arch2vecRL",
+}
+_ALIASES = {"rs": "random", "random-search": "random", "evolution": "re", "regularized-evolution": "re",
+            "local": "ls", "local-search": "ls", "optuna-tpe": "tpe", "bo": "arch2vec-bo", "rl": "arch2vec-rl"}
+
+
+def register_strategy(name: str, target: str) -> None:
+    """Add a strategy (``"module:Class"``) to the registry, e.g. from a model package once it exists."""
+    _REGISTRY[name] = target
+
+
+def strategy_names() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def strategy_class(name: str) -> type[Strategy]:
+    """The class of the strategy called ``name``; ConfigError naming the known ones otherwise."""
+    from importlib import import_module
+
+    key = _ALIASES.get(name.lower(), name.lower())
+    if key not in _REGISTRY:
+        raise ConfigError(f"unknown search strategy {name!r}; choose one of {', '.join(_REGISTRY)}")
+    module_name, class_name = _REGISTRY[key].split(":")
+    return getattr(import_module(module_name), class_name)
+
+
+def canonical_strategy_name(name: str) -> str:
+    key = _ALIASES.get(name.lower(), name.lower())
+    if key not in _REGISTRY:
+        raise ConfigError(f"unknown search strategy {name!r}; choose one of {', '.join(_REGISTRY)}")
+    return key

@@ -1,0 +1,280 @@
+"""The run store: SQLite (WAL) at ``NASVIZ_HOME/runs.sqlite``.
+
+``runs``: one row per search run (configuration JSON, seed, data version, strategy, status
+running/stopped/finished/crashed, reference optima, summary). ``queries``: one row per query,
+appended as it happens, so an interrupted run keeps everything it evaluated and a UI can poll the
+table while a run goes on. Every call opens its own short-lived connection (safe across threads).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import socket
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nasviz.errors import ConfigError, DataError
+from nasviz.paths import home_dir
+
+STATUSES = ("running", "stopped", "finished", "crashed")
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    strategy TEXT NOT NULL,
+    seed INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    data_version TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('running', 'stopped', 'finished', 'crashed')),
+    budget INTEGER NOT NULL,
+    error TEXT,
+    pid INTEGER,
+    host TEXT,
+    reference TEXT,
+    summary TEXT
+);
+CREATE TABLE IF NOT EXISTS queries (
+    run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+    query INTEGER NOT NULL,
+    iteration INTEGER NOT NULL,
+    time REAL NOT NULL,
+    cell_id TEXT NOT NULL,
+    cell TEXT NOT NULL,
+    signal REAL NOT NULL,
+    reported TEXT NOT NULL,
+    latency REAL,
+    predictor_score REAL,
+    feasible INTEGER NOT NULL,
+    PRIMARY KEY (run_id, query)
+);
+"""
+
+
+def default_store_path() -> Path:
+    return home_dir() / "runs.sqlite"
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + "Z"
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return None if value is None or (isinstance(value, float) and not math.isfinite(value)) else float(value)
+
+
+@dataclass(frozen=True)
+class QueryRecord:
+    """One query of a run, as stored (``signal`` as measured; ``reported`` metric key -> value)."""
+
+    run_id: int
+    query: int
+    iteration: int
+    time: float
+    cell_id: str
+    cell: Any
+    signal: float
+    reported: dict[str, float]
+    latency: float | None
+    predictor_score: float | None
+    feasible: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """A run's row."""
+
+    id: int
+    created: str
+    updated: str
+    strategy: str
+    seed: int
+    config: dict[str, Any]
+    data_version: str
+    status: str
+    budget: int
+    queries: int
+    error: str | None = None
+    pid: int | None = None
+    host: str | None = None
+    reference: dict[str, Any] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def is_live(self) -> bool:
+        """Whether a process on this host still runs it (a 'running' row whose process died crashed)."""
+        if self.status != "running":
+            return False
+        if self.host != socket.gethostname() or self.pid is None:
+            return True  # cannot tell: assume it is alive
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+
+
+class RunStore:
+    """Search runs and their queries in one SQLite file."""
+
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else default_store_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with self._connect() as conn:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.executescript(_SCHEMA)
+                conn.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        except sqlite3.DatabaseError as exc:
+            raise DataError(f"{self.path}: not a usable nasviz run store ({exc})") from None
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=30.0)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=30000")
+        try:
+            with conn:  # one transaction
+                yield conn
+        finally:
+            conn.close()
+
+    # ---- runs -----------------------------------------------------------------------------
+    def create_run(self, *, strategy: str, seed: int, config: dict[str, Any], data_version: str, budget: int,
+                   reference: dict[str, Any] | None = None) -> int:
+        now = _now()
+        with self._connect() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs(created, updated, strategy, seed, config, data_version, status, budget, pid, host,"
+                " reference) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)",
+                (now, now, strategy, int(seed), json.dumps(config, sort_keys=True), data_version, int(budget),
+                 os.getpid(), socket.gethostname(), json.dumps(reference or {})))
+            return int(cur.lastrowid)
+
+    def set_status(self, run_id: int, status: str, *, error: str | None = None,
+                   summary: dict[str, Any] | None = None, claim: bool = False) -> None:
+        """Change a run's status (``claim``: also record this process as the one running it)."""
+        if status not in STATUSES:
+            raise ConfigError(f"unknown run status {status!r}; one of {', '.join(STATUSES)}")
+        sets = ["status = ?", "updated = ?", "error = ?"]
+        args: list[Any] = [status, _now(), error]
+        if summary is not None:
+            sets.append("summary = ?")
+            args.append(json.dumps(summary))
+        if claim:
+            sets += ["pid = ?", "host = ?"]
+            args += [os.getpid(), socket.gethostname()]
+        with self._connect() as conn:
+            cur = conn.execute(f"UPDATE runs SET {', '.join(sets)} WHERE id = ?", (*args, int(run_id)))
+            if cur.rowcount == 0:
+                raise ConfigError(f"no search run with id {run_id}")
+
+    def update_budget(self, run_id: int, budget: int) -> None:
+        with self._connect() as conn:
+            conn.execute("UPDATE runs SET budget = ?, updated = ? WHERE id = ?", (int(budget), _now(), int(run_id)))
+
+    def get_run(self, run_id: int) -> RunInfo:
+        with self._connect() as conn:
+            row = conn.execute("SELECT r.*, (SELECT COUNT(*) FROM queries q WHERE q.run_id = r.id) AS n "
+                               "FROM runs r WHERE r.id = ?", (int(run_id),)).fetchone()
+        if row is None:
+            raise ConfigError(f"no search run with id {run_id} in {self.path}")
+        return _run_info(row)
+
+    def list_runs(self, status: str | None = None, limit: int | None = None) -> list[RunInfo]:
+        sql = "SELECT r.*, (SELECT COUNT(*) FROM queries q WHERE q.run_id = r.id) AS n FROM runs r"
+        args: list[Any] = []
+        if status:
+            if status not in STATUSES:
+                raise ConfigError(f"unknown run status {status!r}; one of {', '.join(STATUSES)}")
+            sql += " WHERE status = ?"
+            args.append(status)
+        sql += " ORDER BY r.id DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        with self._connect() as conn:
+            return [_run_info(row) for row in conn.execute(sql, args).fetchall()]
+
+    def delete_run(self, run_id: int) -> None:
+        with self._connect() as conn:
+            conn.execute("DELETE FROM queries WHERE run_id = ?", (int(run_id),))
+            if conn.execute("DELETE FROM runs WHERE id = ?", (int(run_id),)).rowcount == 0:
+                raise ConfigError(f"no search run with id {run_id}")
+
+    # ---- queries ----------------------------------------------------------------------------
+    def append_query(self, record: QueryRecord) -> None:
+        with self._connect() as conn:
+            conn.execute(
+                "INSERT INTO queries(run_id, query, iteration, time, cell_id, cell, signal, reported, latency,"
+                " predictor_score, feasible) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (record.run_id, record.query, record.iteration, record.time, record.cell_id, json.dumps(record.cell),
+                 float(record.signal), json.dumps(record.reported), _finite_or_none(record.latency),
+                 _finite_or_none(record.predictor_score), int(bool(record.feasible))))
+            conn.execute("UPDATE runs SET updated = ? WHERE id = ?", (_now(), record.run_id))
+
+    def queries(self, run_id: int, since: int = 0) -> list[QueryRecord]:
+        """The run's queries with query number >= ``since``, in order (poll with the last count)."""
+        with self._connect() as conn:
+            rows = conn.execute("SELECT * FROM queries WHERE run_id = ? AND query >= ? ORDER BY query",
+                                (int(run_id), int(since))).fetchall()
+        return [QueryRecord(run_id=r["run_id"], query=r["query"], iteration=r["iteration"], time=r["time"],
+                            cell_id=r["cell_id"], cell=json.loads(r["cell"]), signal=r["signal"],
+                            reported=json.loads(r["reported"]), latency=r["latency"],
+                            predictor_score=r["predictor_score"], feasible=bool(r["feasible"])) for r in rows]
+
+    def count_queries(self, run_id: int) -> int:
+        with self._connect() as conn:
+            return int(conn.execute("SELECT COUNT(*) FROM queries WHERE run_id = ?", (int(run_id),)).fetchone()[0])
+
+    # ---- export -----------------------------------------------------------------------------
+    def export(self, run_id: int, path: Path | str, fmt: str | None = None) -> Path:
+        """Write a run (config, reference, summary, queries) as JSON, or its queries as CSV."""
+        path = Path(path)
+        fmt = (fmt or path.suffix.lstrip(".") or "json").lower()
+        run = self.get_run(run_id)
+        records = self.queries(run_id)
+        if fmt == "json":
+            doc = {"run": run.to_dict(), "queries": [r.to_dict() for r in records]}
+            path.write_text(json.dumps(doc, indent=1, default=str) + "\n")
+        elif fmt == "csv":
+            reported_keys = sorted({k for r in records for k in r.reported})
+            with open(path, "w", newline="") as fh:
+                writer = csv.writer(fh)
+                writer.writerow(["run_id", "query", "iteration", "time", "cell_id", "cell", "signal", *reported_keys,
+                                 "latency", "predictor_score", "feasible"])
+                for r in records:
+                    writer.writerow([r.run_id, r.query, r.iteration, f"{r.time:.3f}", r.cell_id, json.dumps(r.cell),
+                                     r.signal, *[r.reported.get(k, "") for k in reported_keys],
+                                     "" if r.latency is None else r.latency,
+                                     "" if r.predictor_score is None else r.predictor_score, int(r.feasible)])
+        else:
+            raise ConfigError(f"unknown export format {fmt!r}; use json or csv")
+        return path
+
+
+def _run_info(row: sqlite3.Row) -> RunInfo:
+    return RunInfo(id=row["id"], created=row["created"], updated=row["updated"], strategy=row["strategy"],
+                   seed=row["seed"], config=json.loads(row["config"]), data_version=row["data_version"],
+                   status=row["status"], budget=row["budget"], queries=int(row["n"]), error=row["error"],
+                   pid=row["pid"], host=row["host"], reference=json.loads(row["reference"] or "{}"),
+                   summary=json.loads(row["summary"] or "{}"))

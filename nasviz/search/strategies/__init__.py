@@ -1,0 +1,1 @@
+"""Search strategies behind the ask/tell interface of :mod:`nasviz.search.base`."""

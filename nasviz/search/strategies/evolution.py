@@ -1,0 +1,50 @@
+"""Regularized evolution (Real et al., 2019): tournament selection, one-edit mutation, ageing.
+
+The population is the ``population_size`` most recently told cells. A child is a mutation (one
+op/edge change through the space's moves) of the best of ``sample_size`` population members drawn
+at random; under a latency constraint "best" follows the AG-Net penalised ranking.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nasviz.errors import ConfigError
+from nasviz.search.base import SearchContext, Strategy
+
+
+class RegularizedEvolution(Strategy):
+    name = "re"
+    title = "Regularized evolution"
+    defaults: dict[str, Any] = {"population_size": 20, "sample_size": 5, "mutation_tries": 100}
+
+    def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
+        super().__init__(context, seed, **settings)
+        p, s = int(self.settings["population_size"]), int(self.settings["sample_size"])
+        if p < 2 or not 1 <= s <= p:
+            raise ConfigError(f"regularized evolution needs population_size >= 2 and 1 <= sample_size <= "
+                              f"population_size, got {p} and {s}")
+
+    def ask(self, n: int) -> list[Any]:
+        pending: set[str] = set()
+        cells = []
+        population = int(self.settings["population_size"])
+        for _ in range(n):
+            initial = len(self.history_obs) + len(cells) < population
+            cell = self.random_new_cell(pending) if initial else self._child(pending)
+            pending.add(self.moves.cell_id(cell))
+            cells.append(cell)
+        return cells
+
+    def _child(self, pending: set[str]) -> Any:
+        population = int(self.settings["population_size"])
+        fitness = self.fitness()
+        members = list(range(max(0, len(self.history_obs) - population), len(self.history_obs)))
+        sample = self.rng.choice(members, size=int(self.settings["sample_size"]), replace=False)
+        parent = self.history_cells[max(sample.tolist(), key=lambda i: (fitness[i], -i))]
+        for _ in range(int(self.settings["mutation_tries"])):
+            child = self.moves.mutate(parent, self.rng)
+            if self.is_new(child, pending):
+                return child
+            parent = child if self.in_domain(child) else parent  # random walk out of a visited region
+        return self.random_new_cell(pending)

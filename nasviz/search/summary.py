@@ -1,0 +1,103 @@
+"""What a run found: best cell by signal (feasible first), its reported metrics at checkpoints,
+feasibility ratio per iteration, and whether it reached the table's exact (constrained) optimum."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from nasviz.search.constraints import best_index, feasibility_ratio
+from nasviz.search.store import QueryRecord
+
+#: query counts at which results are reported (the papers' 96/100/192 included)
+CHECKPOINTS: tuple[int, ...] = (16, 32, 50, 64, 96, 100, 128, 150, 192, 200, 300, 400, 500)
+
+
+def oriented(records: Sequence[QueryRecord], maximize: bool) -> list[float]:
+    return [r.signal if maximize else -r.signal for r in records]
+
+
+def best_record(records: Sequence[QueryRecord], maximize: bool = True, constrained: bool = False) -> QueryRecord | None:
+    """The best record by signal (among feasible ones under a constraint); first one on ties."""
+    index = best_index(oriented(records, maximize), [r.feasible for r in records] if constrained else None)
+    return None if index is None else records[index]
+
+
+def trajectory(records: Sequence[QueryRecord], key: str | None = None, maximize: bool = True,
+               constrained: bool = False) -> list[float]:
+    """After each query: the reported ``key`` (or the signal) of the best cell so far (NaN before a feasible one)."""
+    out, best = [], None
+    for r in records:
+        ok = r.feasible or not constrained
+        if ok and (best is None or (r.signal > best.signal if maximize else r.signal < best.signal)):
+            best = r
+        if best is None:
+            out.append(math.nan)
+        else:
+            out.append(best.signal if key is None else float(best.reported.get(key, math.nan)))
+    return out
+
+
+def feasibility_by_iteration(records: Sequence[QueryRecord]) -> list[dict[str, Any]]:
+    """Per iteration: queries, feasible queries and their ratio (AG-Net figure 4, right)."""
+    out: dict[int, list[bool]] = {}
+    for r in records:
+        out.setdefault(r.iteration, []).append(r.feasible)
+    return [{"iteration": it, "queries": len(f), "feasible": int(sum(f)), "ratio": feasibility_ratio(f)}
+            for it, f in sorted(out.items())]
+
+
+def summarize(records: Sequence[QueryRecord], protocol: dict[str, Any], constrained: bool,
+              reference: dict[str, Any] | None = None, checkpoints: Sequence[int] = CHECKPOINTS) -> dict[str, Any]:
+    """Summary of a run's queries under its protocol (dict of JSON values)."""
+    maximize = bool(protocol.get("maximize", True))
+    reported_keys = list(protocol.get("reported", []))
+    n = len(records)
+    out: dict[str, Any] = {"queries": n}
+    best = best_record(records, maximize, constrained)
+    if best is not None:
+        out["best"] = {"query": best.query, "cell_id": best.cell_id, "cell": best.cell, "signal": best.signal,
+                       "reported": best.reported, "latency": best.latency}
+    else:
+        out["best"] = None
+    at: dict[str, Any] = {}
+    for q in sorted({c for c in checkpoints if c <= n} | ({n} if n else set())):
+        b = best_record(records[:q], maximize, constrained)
+        at[str(q)] = None if b is None else {"signal": b.signal, "reported": b.reported, "cell_id": b.cell_id,
+                                              "latency": b.latency}
+    out["at"] = at
+    if constrained:
+        feas = [r.feasible for r in records]
+        out["feasibility_ratio"] = feasibility_ratio(feas)
+        out["feasibility_by_iteration"] = feasibility_by_iteration(records)
+    if reference:
+        ref_block = reference.get("constrained_optimum") if constrained else reference.get("optimum")
+        if ref_block and best is not None:
+            sig_opt = ref_block["signal"]
+            out["reached_signal_optimum"] = bool(
+                np.isclose(best.signal, sig_opt["value"], rtol=0, atol=1e-9))
+            for key in reported_keys:
+                target = ref_block.get(f"reported:{key}")
+                if target is not None:
+                    out.setdefault("reached_reported_optimum", {})[key] = bool(
+                        best.reported.get(key, -math.inf) >= target["value"] - 1e-9)
+    return out
+
+
+def aggregate(summaries: Sequence[dict[str, Any]], key: str, checkpoints: Sequence[int]) -> dict[str, Any]:
+    """Mean and std over runs of the reported ``key`` of the best cell at each checkpoint."""
+    out: dict[str, Any] = {}
+    for q in checkpoints:
+        values = []
+        for s in summaries:
+            entry = s.get("at", {}).get(str(q))
+            values.append(math.nan if entry is None else float(entry["reported"].get(key, math.nan)))
+        arr = np.array(values, dtype=float)
+        finite = arr[np.isfinite(arr)]
+        out[str(q)] = {"mean": float(finite.mean()) if len(finite) else math.nan,
+                       "std": float(finite.std()) if len(finite) else math.nan,
+                       "runs": len(arr), "with_result": int(len(finite))}
+    return out
