@@ -647,18 +647,17 @@ class DartsSpace(SearchSpace[Genotype]):
     def sample(self, n: int, seed: int) -> list[Genotype]:
         """Uniform over distinct genotypes: per node a uniform pair of distinct inputs and two uniform non-zero ops."""
         rng = np.random.default_rng(seed)
-        return [self._sample_one(rng) for _ in range(n)]
-
-    @staticmethod
-    def _sample_one(rng: np.random.Generator) -> Genotype:
-        cells = []
-        for _ in range(2):
-            pairs: list[Pair] = []
-            for node in range(2, 2 + NUM_NODES):
-                inputs = sorted(rng.choice(node, size=2, replace=False).tolist())
-                pairs.extend((EDGE_OPS[int(rng.integers(len(EDGE_OPS)))], int(src)) for src in inputs)
-            cells.append(tuple(pairs))
-        return Genotype(cells[0], DEFAULT_CONCAT, cells[1], DEFAULT_CONCAT)
+        pair_choices = [list(combinations(range(node), 2)) for node in range(2, 2 + NUM_NODES)]
+        picks = np.stack([rng.integers(len(c), size=(n, 2)) for c in pair_choices], axis=2)  # (n, cell, node)
+        ops = rng.integers(len(EDGE_OPS), size=(n, 2, NUM_PAIRS))
+        out = []
+        for i in range(n):
+            cells = []
+            for c in range(2):
+                inputs = [src for k, choices in enumerate(pair_choices) for src in choices[picks[i, c, k]]]
+                cells.append(tuple((EDGE_OPS[o], src) for o, src in zip(ops[i, c].tolist(), inputs, strict=True)))
+            out.append(Genotype(cells[0], DEFAULT_CONCAT, cells[1], DEFAULT_CONCAT))
+        return out
 
     def to_networkx(self, cell: Genotype) -> nx.DiGraph:
         """The normal cell; use :func:`cell_graph` with ``cell="reduce"`` for the reduction cell."""
