@@ -47,6 +47,7 @@ OP_COLORS: dict[str, str] = {
     "nor_conv_3x3": "#E69F00",
     "conv3x3-bn-relu": "#E69F00",
     "conv_3x3": "#E69F00",
+    "conv_5x5": "#117733",
     # pooling
     "avg_pool_3x3": "#009E73",
     "max_pool_3x3": "#CCBB44",
@@ -60,7 +61,7 @@ OP_COLORS: dict[str, str] = {
     "conv_7x1_1x7": "#332288",
 }
 #: colours for ops not in :data:`OP_COLORS` (picked deterministically from the op name)
-FALLBACK_COLORS: tuple[str, ...] = ("#117733", "#999933", "#661100", "#6699CC", "#888888")
+FALLBACK_COLORS: tuple[str, ...] = ("#999933", "#661100", "#6699CC", "#888888")
 #: inputs / outputs / plain intermediate nodes
 ROLE_FILLS = {"input": "#E8E8E8", "output": "#E8E8E8", "node": "#FFFFFF", "op": "#FFFFFF"}
 #: diff highlight (vermillion, not used by any op)
@@ -69,7 +70,7 @@ HIGHLIGHT = "#D55E00"
 _SHORT_NAMES = {
     "none": "none", "null": "null", "zero": "zero", "skip_connect": "skip", "identity": "identity",
     "nor_conv_1x1": "conv 1x1", "conv1x1-bn-relu": "conv 1x1", "conv_1x1": "conv 1x1",
-    "nor_conv_3x3": "conv 3x3", "conv3x3-bn-relu": "conv 3x3", "conv_3x3": "conv 3x3",
+    "nor_conv_3x3": "conv 3x3", "conv3x3-bn-relu": "conv 3x3", "conv_3x3": "conv 3x3", "conv_5x5": "conv 5x5",
     "avg_pool_3x3": "avg pool 3x3", "max_pool_3x3": "max pool 3x3", "maxpool3x3": "max pool 3x3",
     "sep_conv_3x3": "sep 3x3", "sep_conv_5x5": "sep 5x5", "sep_conv_7x7": "sep 7x7",
     "dil_conv_3x3": "dil 3x3", "dil_conv_5x5": "dil 5x5", "conv_7x1_1x7": "conv 7x1/1x7",
