@@ -132,7 +132,9 @@ class BenchmarkTable:
 
     # ---- building ----------------------------------------------------------------------------
     def merged_with(self, other: BenchmarkTable) -> BenchmarkTable:
-        """This table plus ``other``'s metrics (rows are the union; ``other`` wins on shared keys)."""
+        """This table plus ``other``: rows are the union; on a metric both have, ``other``'s values
+        win where it has one and this table's values are kept elsewhere (a partial re-import
+        never erases cells it does not mention)."""
         if other.space != self.space:
             raise DataError(f"cannot merge a {other.space} table into a {self.space} table")
         ids = list(self.cell_ids)
@@ -142,28 +144,37 @@ class BenchmarkTable:
                 index[cid] = len(ids)
                 ids.append(cid)
         n = len(ids)
-        other_keys = set(other.keys)
-        specs = [m for m in self.metrics if m.key not in other_keys] + list(other.metrics)
+        self_rows = np.arange(len(self))
+        other_rows = np.array([index[c] for c in other.cell_ids], dtype=np.int64)
+        by_key = {m.key: m for m in self.metrics}
+        by_key.update({m.key: m for m in other.metrics})
         columns: dict[str, np.ndarray] = {}
         repeats: dict[str, np.ndarray] = {}
-        other_rows = np.array([index[c] for c in other.cell_ids], dtype=np.int64)
-        for spec in specs:
+        for key in by_key:
             column = np.full(n, np.nan)
-            if spec.key in other_keys:
-                column[other_rows] = other.columns[spec.key]
-                source_reps, rows = other.repeats.get(spec.key), other_rows
-            else:
-                column[: len(self)] = self.columns[spec.key]
-                source_reps, rows = self.repeats.get(spec.key), np.arange(len(self))
-            columns[spec.key] = column
-            if source_reps is not None:
-                reps = np.full((n, source_reps.shape[1]), np.nan)
-                reps[rows] = source_reps
-                repeats[spec.key] = reps
-        kept = {m.key for m in self.metrics if m.key not in other_keys}
-        provenance = [e for e in self.provenance if not e.get("metrics") or kept & set(e["metrics"])]
+            parts = []
+            if key in self.columns:
+                parts.append((self_rows, self.columns[key], self.repeats.get(key)))
+            if key in other.columns:
+                parts.append((other_rows, other.columns[key], other.repeats.get(key)))
+            width = max((r.shape[1] for _, _, r in parts if r is not None), default=0)
+            reps = np.full((n, width), np.nan) if width else None
+            for rows, values, part_reps in parts:
+                present = ~np.isnan(values)
+                column[rows[present]] = values[present]
+                if reps is not None:
+                    reps[rows[present]] = np.nan
+                    if part_reps is not None:
+                        reps[rows[present], : part_reps.shape[1]] = part_reps[present]
+            columns[key] = column
+            if reps is not None:
+                repeats[key] = reps
+        covers_all = set(self.cell_ids) <= set(other.cell_ids)
+        other_keys = set(other.keys)
+        provenance = [e for e in self.provenance
+                      if not (covers_all and e.get("metrics") and set(e["metrics"]) <= other_keys)]
         provenance += list(other.provenance)
-        return BenchmarkTable(self.space, ids, specs, columns, provenance, repeats)
+        return BenchmarkTable(self.space, ids, list(by_key.values()), columns, provenance, repeats)
 
 
 def build_table(space: str, records: Mapping[str, Mapping[str, float]] | None = None, *,
