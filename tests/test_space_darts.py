@@ -20,6 +20,7 @@ from nasviz.spaces.darts import (
     from_arch2vec,
     genotype_from_python,
     genotype_to_compact,
+    genotype_to_nb301_config,
     genotype_to_python,
     nao_arch_strings,
     published_genotypes,
@@ -192,3 +193,18 @@ def test_exact_cost_matches_published(darts_v2: Genotype) -> None:
     assert round(pdarts.params / 1e6, 1) == 3.4  # P-DARTS reports 3.4M
     describe = SPACE.describe(darts_v2)
     assert describe["valid"] and describe["params"] == 3_349_342
+
+
+def test_nb301_record_parses_and_its_parameter_count_is_reproduced(source_data: Path) -> None:
+    record = json.loads((source_data / "nasbench301_darts" / "nb301_example_results_0.json").read_text())
+    genotype = SPACE.parse(record)
+    assert SPACE.is_valid(genotype)
+    config = record["optimized_hyperparamater_config"]
+    assert genotype_to_nb301_config(genotype).items() <= config.items()
+    assert SPACE.parse(genotype_to_nb301_config(genotype)) == genotype
+    channels, layers = config["NetworkSelectorDatasetInfo:darts:init_channels"], config["NetworkSelectorDatasetInfo:darts:layers"]
+    assert config["NetworkSelectorDatasetInfo:darts:auxiliary"] == "True"
+    cost = SPACE.cost(genotype, "cifar10", channels=channels, layers=layers, auxiliary=True)
+    assert cost.params == record["info"][0]["model_parameters"] == 6_369_358
+    with pytest.raises(CellError, match="lacks"):
+        SPACE.parse({k: v for k, v in config.items() if not k.endswith("edge_normal_10")})

@@ -12,7 +12,9 @@ Accepted formats (:meth:`DartsSpace.parse`):
   0 max_pool_3x3, 1 avg_pool_3x3, 2 skip_connect, 3 sep_conv_3x3, 4 sep_conv_5x5, 5 dil_conv_3x3, 6 dil_conv_5x5)
 - a Python-literal DARTS genotype string ``Genotype(normal=[('sep_conv_3x3', 0), ...], normal_concat=range(2, 6), ...)``
   read with :mod:`ast` (never evaluated)
-- the canonical id string ``normal=|op~in|op~in|+|...|;reduce=|...|`` that :meth:`DartsSpace.cell_id` returns.
+- the canonical id string ``normal=|op~in|op~in|+|...|;reduce=|...|`` that :meth:`DartsSpace.cell_id` returns
+- a NAS-Bench-301 configuration (``NetworkSelectorDatasetInfo:darts:edge_normal_0`` ... keys), or an NB301
+  result record holding one in ``optimized_hyperparamater_config``.
 
 Validity (genotype form of the arch2vec appendix-B checks, see :func:`check_genotype`): exactly 4 intermediate
 nodes with 2 inputs each, every input an earlier node (no forward or self reference, so the cell is a DAG),
@@ -21,7 +23,9 @@ non-zero DARTS ops (DARTS never derives ``none``: a zero edge would leave its no
 and the output concatenating all intermediate nodes (every node has a successor).
 
 Cost (:func:`network_cost`): exact parameters and multiply-adds of the DARTS evaluation network
-(CIFAR: C=36, 20 cells; ImageNet mobile: C=48, 14 cells), auxiliary head excluded. MACs count
+(CIFAR: C=36, 20 cells; ImageNet mobile: C=48, 14 cells), auxiliary head excluded unless asked for. It
+reproduces DARTS_V2's 3,349,342 CIFAR parameters and the ``model_parameters`` of a real NB301 training record
+(C=50, auxiliary head included) exactly. MACs count
 convolutions and the classifier; BN, ReLU, pooling and additions are not counted (the DARTS convention).
 """
 
@@ -215,6 +219,53 @@ def genotype_to_compact(genotype: Genotype) -> list[list[tuple[int, int]]]:
     """NASLib's compact encoding (the key format of NASLib's zero-cost NB301 files)."""
     require_valid(genotype)
     return [[(src, NASLIB_OPS.index(op)) for op, src in genotype.pairs(cell)] for cell in ("normal", "reduce")]
+
+
+NB301_PREFIX = "NetworkSelectorDatasetInfo:darts:"
+#: first dense-supernet edge index of each intermediate node (node k has k incoming candidate edges)
+_NB301_EDGE_OFFSET = {2: 0, 3: 2, 4: 5, 5: 9}
+
+
+def genotype_from_nb301_config(config: dict[str, Any]) -> Genotype:
+    """From a NAS-Bench-301 configuration (``edge_<cell>_<i>`` ops on the 14 dense edges and
+    ``inputs_node_<cell>_<k>`` = "a_b" for nodes 3-5), as in NB301's ``optimized_hyperparamater_config``."""
+    cells = {}
+    for cell in ("normal", "reduce"):
+        pairs: list[Pair] = []
+        for node in range(2, 2 + NUM_NODES):
+            key = f"{NB301_PREFIX}inputs_node_{cell}_{node}"
+            if node == 2:
+                inputs = [0, 1]
+            else:
+                if key not in config:
+                    raise CellError(f"NB301 config lacks {key!r}")
+                try:
+                    inputs = [int(x) for x in str(config[key]).split("_")]
+                except ValueError:
+                    raise CellError(f"{key}: expected 'a_b' node indices, got {config[key]!r}") from None
+                if len(inputs) != 2:
+                    raise CellError(f"{key}: expected two inputs 'a_b', got {config[key]!r}")
+            for src in inputs:
+                edge_key = f"{NB301_PREFIX}edge_{cell}_{_NB301_EDGE_OFFSET[node] + src}"
+                if edge_key not in config:
+                    raise CellError(f"NB301 config lacks {edge_key!r} (node {node} takes input {src})")
+                pairs.append((str(config[edge_key]), src))
+        cells[cell] = tuple(pairs)
+    return Genotype(cells["normal"], DEFAULT_CONCAT, cells["reduce"], DEFAULT_CONCAT)
+
+
+def genotype_to_nb301_config(genotype: Genotype) -> dict[str, str]:
+    """The architecture part of a NAS-Bench-301 configuration."""
+    require_valid(genotype)
+    config: dict[str, str] = {}
+    for cell in ("normal", "reduce"):
+        nodes = _sorted_nodes(genotype.pairs(cell))
+        for node, pairs in enumerate(nodes, start=2):
+            if node > 2:
+                config[f"{NB301_PREFIX}inputs_node_{cell}_{node}"] = f"{pairs[0][1]}_{pairs[1][1]}"
+            for op, src in pairs:
+                config[f"{NB301_PREFIX}edge_{cell}_{_NB301_EDGE_OFFSET[node] + src}"] = op
+    return config
 
 
 def _literal_concat(node: ast.expr, where: str) -> tuple[int, ...]:
@@ -508,10 +559,21 @@ def cell_cost(edges: list[Edge], concat: tuple[int, ...], c_prev_prev: int, c_pr
     return params, macs, len(concat) * c
 
 
+def auxiliary_head_cost(c_in: int, h: int, classes: int, imagenet: bool) -> tuple[int, int]:
+    """DARTS auxiliary head: ReLU, 5x5 avg-pool (stride 3 CIFAR, 2 ImageNet), 1x1 conv to 128 + BN, ReLU,
+    2x2 conv to 768 (+ BN on CIFAR only, as in the DARTS ImageNet head), ReLU, linear classifier."""
+    pooled = (h - 5) // (2 if imagenet else 3) + 1
+    out = pooled - 1
+    params = c_in * 128 + 2 * 128 + 128 * 768 * 4 + (0 if imagenet else 2 * 768) + 768 * classes + classes
+    macs = c_in * 128 * pooled * pooled + 128 * 768 * 4 * out * out + 768 * classes
+    return params, macs
+
+
 def network_cost(normal: list[Edge], normal_concat: tuple[int, ...], reduce: list[Edge], reduce_concat: tuple[int, ...],
-                 dataset: str, channels: int | None = None, layers: int | None = None) -> tuple[int, int]:
-    """Exact (params, MACs) of the DARTS evaluation network (NetworkCIFAR / NetworkImageNet, no auxiliary head),
-    reductions at layers//3 and 2*layers//3."""
+                 dataset: str, channels: int | None = None, layers: int | None = None,
+                 auxiliary: bool = False) -> tuple[int, int]:
+    """Exact (params, MACs) of the DARTS evaluation network (NetworkCIFAR / NetworkImageNet), reductions at
+    layers//3 and 2*layers//3; the auxiliary head (after cell 2*layers//3) only with ``auxiliary=True``."""
     resolution, classes, default_c, default_layers = DATASETS[dataset]
     c = channels or default_c
     layers = layers or default_layers
@@ -543,16 +605,19 @@ def network_cost(normal: list[Edge], normal_concat: tuple[int, ...], reduce: lis
         if reduction:
             h = _out_size(h, 2)
         c_prev_prev, c_prev, reduction_prev = c_prev, c_out, reduction
+        if auxiliary and i == 2 * layers // 3:
+            p, m = auxiliary_head_cost(c_prev, h, classes, dataset == "imagenet")
+            params, macs = params + p, macs + m
     params += c_prev * classes + classes
     macs += c_prev * classes
     return params, macs
 
 
 def genotype_cost(genotype: Genotype, dataset: str = "cifar10", channels: int | None = None,
-                  layers: int | None = None) -> tuple[int, int]:
+                  layers: int | None = None, auxiliary: bool = False) -> tuple[int, int]:
     """(params, MACs) of the network a genotype defines (any node count, DARTS and NASNet ops)."""
     return network_cost(genotype.edges("normal"), genotype.normal_concat, genotype.edges("reduce"), genotype.reduce_concat,
-                        dataset, channels, layers)
+                        dataset, channels, layers, auxiliary)
 
 
 # ---- graph view ---------------------------------------------------------------------------
@@ -601,6 +666,10 @@ class DartsSpace(SearchSpace[Genotype]):
         if isinstance(obj, str):
             return self.parse_text(obj)
         if isinstance(obj, dict):
+            if "optimized_hyperparamater_config" in obj:
+                obj = obj["optimized_hyperparamater_config"]
+            if any(str(k).startswith(NB301_PREFIX) for k in obj):
+                return genotype_from_nb301_config(obj)
             for key in ("genotype", "cell", "arch"):
                 if key in obj and "normal" not in obj:
                     return self.parse(obj[key])
@@ -684,10 +753,12 @@ class DartsSpace(SearchSpace[Genotype]):
         return count_ops(ops, known)
 
     def cost(self, cell: Genotype, dataset: str | None = None, channels: int | None = None,
-             layers: int | None = None) -> NetworkCost:
+             layers: int | None = None, auxiliary: bool = False) -> NetworkCost:
+        """Exact params and MACs (conv + linear) of the DARTS network: CIFAR C=36, 20 cells; ImageNet mobile C=48,
+        14 cells; ``channels``/``layers`` override; the auxiliary head is excluded unless ``auxiliary``."""
         dataset = DATASET_ALIASES.get(dataset or "", dataset)
         dataset = self.check_dataset(dataset)
-        params, macs = genotype_cost(cell, dataset, channels, layers)
+        params, macs = genotype_cost(cell, dataset, channels, layers, auxiliary)
         return NetworkCost(params, macs, dataset)
 
     def published(self) -> dict[str, Genotype]:
