@@ -208,3 +208,15 @@ def test_nb301_record_parses_and_its_parameter_count_is_reproduced(source_data: 
     assert cost.params == record["info"][0]["model_parameters"] == 6_369_358
     with pytest.raises(CellError, match="lacks"):
         SPACE.parse({k: v for k, v in config.items() if not k.endswith("edge_normal_10")})
+
+
+@pytest.mark.parametrize(("name", "path"), [("725", ("cifar10",)), ("500", ("nasbench301", "cifar10"))])
+def test_params_match_naslib_zero_cost_model(source_data: Path, name: str, path: tuple[str, ...]) -> None:
+    """NASLib's NB301 ``params`` score (its C=32, 8-cell model with non-affine BNs in edge ops) for every architecture."""
+    data = json.loads((source_data / "nasbench301_darts" / f"naslib_zc_nasbench301_{name}.json").read_text())
+    for key in path:
+        data = data[key]
+    for key, entry in data.items():
+        expected = entry["params"]["score"] if isinstance(entry["params"], dict) else entry["params"]
+        cost = SPACE.cost(SPACE.parse_text(key), "cifar10", channels=32, layers=8, affine_ops=False)
+        assert cost.params == round(expected * 1e6), key

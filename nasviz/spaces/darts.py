@@ -505,13 +505,29 @@ def _out_size(h: int, stride: int) -> int:
     return (h - 1) // stride + 1
 
 
-def op_cost(op: str, c: int, h_in: int, stride: int) -> tuple[int, int]:
+def op_cost(op: str, c: int, h_in: int, stride: int, affine: bool = True) -> tuple[int, int]:
     """(params, MACs) of one edge op on ``c`` channels with input resolution ``h_in`` (square maps).
 
     DARTS ops: sep_conv_k = 2 x (ReLU, depthwise kxk, pointwise 1x1, BN); dil_conv_k = ReLU, depthwise kxk
     dilation 2, pointwise, BN; skip_connect with stride 2 = FactorizedReduce; pools, identity, none/null are free.
     NAT ops: conv_k = ReLU, kxk conv, BN. NASNet ops: sep_conv_7x7, conv_7x1_1x7 (1x7 then 7x1 conv, BN).
+    ``affine=False``: the BNs of the op have no weight and bias (the DARTS search-phase ops).
     """
+    params, macs = _op_cost_affine(op, c, h_in, stride)
+    if not affine:
+        params -= 2 * c * _op_batchnorms(op, stride)
+    return params, macs
+
+
+def _op_batchnorms(op: str, stride: int) -> int:
+    if op.startswith("sep_conv"):
+        return 2
+    if op == "skip_connect":
+        return int(stride > 1)
+    return int(op.startswith(("dil_conv", "conv_")))
+
+
+def _op_cost_affine(op: str, c: int, h_in: int, stride: int) -> tuple[int, int]:
     h = _out_size(h_in, stride)
     hw = h * h
     if op in ("none", "null", "max_pool_3x3", "avg_pool_3x3"):
@@ -544,7 +560,7 @@ def relu_conv_bn_cost(c_in: int, c_out: int, h: int) -> tuple[int, int]:
 
 
 def cell_cost(edges: list[Edge], concat: tuple[int, ...], c_prev_prev: int, c_prev: int, c: int, h_in: int,
-              reduction: bool, reduction_prev: bool) -> tuple[int, int, int]:
+              reduction: bool, reduction_prev: bool, affine_ops: bool = True) -> tuple[int, int, int]:
     """(params, MACs, output channels) of one DARTS-style cell; ``h_in`` = resolution of the c_{k-1} input."""
     params = macs = 0
     p, m = (factorized_reduce_cost(c_prev_prev, c, h_in) if reduction_prev else relu_conv_bn_cost(c_prev_prev, c, h_in))
@@ -554,7 +570,7 @@ def cell_cost(edges: list[Edge], concat: tuple[int, ...], c_prev_prev: int, c_pr
     h_out = _out_size(h_in, 2) if reduction else h_in
     for op, src, _dst in edges:
         stride = 2 if reduction and src < 2 else 1
-        p, m = op_cost(op, c, h_in if src < 2 else h_out, stride)
+        p, m = op_cost(op, c, h_in if src < 2 else h_out, stride, affine_ops)
         params, macs = params + p, macs + m
     return params, macs, len(concat) * c
 
@@ -571,9 +587,11 @@ def auxiliary_head_cost(c_in: int, h: int, classes: int, imagenet: bool) -> tupl
 
 def network_cost(normal: list[Edge], normal_concat: tuple[int, ...], reduce: list[Edge], reduce_concat: tuple[int, ...],
                  dataset: str, channels: int | None = None, layers: int | None = None,
-                 auxiliary: bool = False) -> tuple[int, int]:
+                 auxiliary: bool = False, affine_ops: bool = True) -> tuple[int, int]:
     """Exact (params, MACs) of the DARTS evaluation network (NetworkCIFAR / NetworkImageNet), reductions at
-    layers//3 and 2*layers//3; the auxiliary head (after cell 2*layers//3) only with ``auxiliary=True``."""
+    layers//3 and 2*layers//3; the auxiliary head (after cell 2*layers//3) only with ``auxiliary=True``.
+    ``affine_ops=False`` drops the BN weights inside edge ops: with C=32 and 8 cells this is the model behind
+    the ``params`` score of NASLib's zero-cost NB301 files."""
     resolution, classes, default_c, default_layers = DATASETS[dataset]
     c = channels or default_c
     layers = layers or default_layers
@@ -600,7 +618,7 @@ def network_cost(normal: list[Edge], normal_concat: tuple[int, ...], reduce: lis
         if reduction:
             c_curr *= 2
         edges, concat = (reduce, reduce_concat) if reduction else (normal, normal_concat)
-        p, m, c_out = cell_cost(edges, concat, c_prev_prev, c_prev, c_curr, h, reduction, reduction_prev)
+        p, m, c_out = cell_cost(edges, concat, c_prev_prev, c_prev, c_curr, h, reduction, reduction_prev, affine_ops)
         params, macs = params + p, macs + m
         if reduction:
             h = _out_size(h, 2)
@@ -614,10 +632,10 @@ def network_cost(normal: list[Edge], normal_concat: tuple[int, ...], reduce: lis
 
 
 def genotype_cost(genotype: Genotype, dataset: str = "cifar10", channels: int | None = None,
-                  layers: int | None = None, auxiliary: bool = False) -> tuple[int, int]:
+                  layers: int | None = None, auxiliary: bool = False, affine_ops: bool = True) -> tuple[int, int]:
     """(params, MACs) of the network a genotype defines (any node count, DARTS and NASNet ops)."""
     return network_cost(genotype.edges("normal"), genotype.normal_concat, genotype.edges("reduce"), genotype.reduce_concat,
-                        dataset, channels, layers, auxiliary)
+                        dataset, channels, layers, auxiliary, affine_ops)
 
 
 # ---- graph view ---------------------------------------------------------------------------
@@ -753,12 +771,13 @@ class DartsSpace(SearchSpace[Genotype]):
         return count_ops(ops, known)
 
     def cost(self, cell: Genotype, dataset: str | None = None, channels: int | None = None,
-             layers: int | None = None, auxiliary: bool = False) -> NetworkCost:
+             layers: int | None = None, auxiliary: bool = False, affine_ops: bool = True) -> NetworkCost:
         """Exact params and MACs (conv + linear) of the DARTS network: CIFAR C=36, 20 cells; ImageNet mobile C=48,
-        14 cells; ``channels``/``layers`` override; the auxiliary head is excluded unless ``auxiliary``."""
+        14 cells; ``channels``/``layers`` override; the auxiliary head is excluded unless ``auxiliary``;
+        ``affine_ops=False`` for non-affine BNs inside edge ops (NASLib's NB301 zero-cost model: C=32, 8 cells)."""
         dataset = DATASET_ALIASES.get(dataset or "", dataset)
         dataset = self.check_dataset(dataset)
-        params, macs = genotype_cost(cell, dataset, channels, layers, auxiliary)
+        params, macs = genotype_cost(cell, dataset, channels, layers, auxiliary, affine_ops)
         return NetworkCost(params, macs, dataset)
 
     def published(self) -> dict[str, Genotype]:
