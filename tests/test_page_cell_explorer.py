@@ -1,0 +1,116 @@
+"""AppTest of the home page and the Cell Explorer page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nasviz.spaces import SPACE_NAMES, get_space
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+PAGE = str(ROOT / "pages" / "1_Cell_Explorer.py")
+NB201_A = "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|"
+
+
+def installed(name: str) -> str:
+    try:
+        get_space(name)
+    except ImportError as exc:
+        pytest.skip(f"search space {name} is not installed yet: {exc}")
+    return name
+
+
+def run_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def drawing_html(at: AppTest) -> str:
+    bodies = [h.proto.body for h in at.html if "nasviz-cell-drawing" in h.proto.body]
+    assert len(bodies) == 1, "the cell drawing is missing"
+    return bodies[0]
+
+
+def test_home_page_lists_pages_and_data() -> None:
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value == "nasviz"
+    assert "Data" in [s.value for s in at.subheader]
+    links = [link.proto.page for link in at.get("page_link")]
+    assert "Cell_Explorer" in links
+    assert not at.error
+
+
+def test_default_nb201_cell_is_drawn_and_described() -> None:
+    at = run_page()
+    assert "<svg" in drawing_html(at)
+    canonical = json.loads(at.json[0].proto.body)
+    assert canonical["index"] == 0 and canonical["cell_id"] == "0"
+    costs = at.dataframe[0].value
+    assert list(costs["dataset"]) == ["cifar10", "cifar100", "ImageNet16-120"]
+    assert (costs["params"] > 0).all()
+    assert not at.error
+
+
+def test_browse_by_index_and_diff() -> None:
+    at = run_page()
+    at.number_input(key="nb201_index").set_value(3638).run()
+    assert json.loads(at.json[0].proto.body)["arch"] == NB201_A
+    at.text_input(key="diff_nb201").input('{"index": 5}').run()
+    assert "#d55e00" in drawing_html(at).lower()  # highlighted differences
+    assert at.metric[0].value == str(get_space("nb201").edit_distance(get_space("nb201").parse(NB201_A),
+                                                                        get_space("nb201").parse({"index": 5})))
+
+
+def test_pasted_cell_valid_and_invalid() -> None:
+    at = run_page()
+    at.radio(key="cell_source_nb201").set_value("Paste or upload").run()
+    at.text_area(key="cell_input_nb201_text").input("|nor_conv_3x3~0|+|oops|").run()
+    assert at.error and "malformed NB201 arch string" in at.error[0].value
+    assert not [h for h in at.html if "nasviz-cell-drawing" in h.proto.body]
+    at.text_area(key="cell_input_nb201_text").input(NB201_A).run()
+    assert not at.error
+    assert json.loads(at.json[0].proto.body)["index"] == 3638
+
+
+def test_invalid_nb101_cell_shows_the_reason() -> None:
+    installed("nb101")
+    at = run_page()
+    at.selectbox(key="space").set_value("nb101").run()
+    at.radio(key="cell_source_nb101").set_value("Paste or upload").run()
+    at.text_area(key="cell_input_nb101_text").input('{"matrix": [[0, 1], [0, 0]], "ops": ["input", "conv3x3-bn-relu"]}').run()
+    assert at.error and "Invalid NAS-Bench-101 cell" in at.error[0].value and "output" in at.error[0].value
+    assert json.loads(at.json[0].proto.body)["valid"] is False
+
+
+@pytest.mark.parametrize("name", SPACE_NAMES)
+def test_sampled_cell_of_every_space(name: str) -> None:
+    installed(name)
+    at = run_page()
+    at.selectbox(key="space").set_value(name).run()
+    at.radio(key=f"cell_source_{name}").set_value("Sample").run()
+    at.number_input(key=f"sample_seed_{name}").set_value(4).run()
+    assert not at.exception and not at.error
+    assert "<svg" in drawing_html(at)
+    space = get_space(name)
+    expected = space.canonical(space.sample(1, seed=4)[0])
+    shown = json.loads(at.json[0].proto.body)
+    assert {k: shown[k] for k in expected} == json.loads(json.dumps(expected))
+
+
+@pytest.mark.parametrize(("name", "label"), [("darts", "Published genotypes"), ("nat", "Preset cells")])
+def test_presets(name: str, label: str) -> None:
+    installed(name)
+    at = run_page()
+    at.selectbox(key="space").set_value(name).run()
+    at.radio(key=f"cell_source_{name}").set_value(label).run()
+    options = at.selectbox(key=f"preset_{name}").options
+    assert len(options) >= 2
+    assert "<svg" in drawing_html(at)
+    if name == "darts":
+        assert "normal cell" in drawing_html(at) and "reduce cell" in drawing_html(at)
