@@ -18,6 +18,8 @@ from nasviz.spaces.nat import (
     build_preset_asset,
     darts_to_nat,
     dead_nodes,
+    edge_index,
+    gcn_encoding,
     nat_cell_from_json,
     nat_cell_to_json,
     nat_cells_from_nao,
@@ -25,6 +27,7 @@ from nasviz.spaces.nat import (
     preset_cells,
     preset_sources,
     prune,
+    transform,
 )
 
 SPACE = get_space("nat")
@@ -294,3 +297,21 @@ def test_cost_defaults_match_darts() -> None:
     vgg = SPACE.cost(preset_cells()["VGG"], "cifar10")
     # VGG cell: 4 conv_3x3 on C channels per cell; the output is one node, so every cell outputs C channels
     assert vgg.params > 0 and SPACE.cost(preset_cells()["ResNet_V1"]).params > vgg.params  # ResNet adds FactorizedReduce
+
+
+def test_nat_encoding_and_transformations() -> None:
+    assert [edge_index(f, t) for t in range(2, 6) for f in range(t)] == list(range(14))
+    vgg = preset_cells()["VGG"]
+    adj, op_ids = gcn_encoding(vgg)
+    assert adj.shape == (6, 6) and adj[2, 0] == adj[2, 1] == 1 and adj[5, 4] == 1 and adj.sum() == 8
+    assert op_ids.tolist() == [[10, 8], [10, 8], [10, 8], [10, 8]]  # (null from -2, conv_3x3 from the chain)
+    resnet_v2 = preset_cells()["ResNet_V2"]
+    assert gcn_encoding(resnet_v2)[0][4, 3] == 2  # both inputs of node 2 from node 1
+    # NAT adds shortcuts to VGG by turning the added null edges into skip connections
+    actions = ["skip_connect" if op == "null" else "same" for op, _, _ in vgg.edges]
+    shortcut = transform(vgg, actions)
+    assert SPACE.op_counts(shortcut)["skip_connect"] == 4 and SPACE.is_valid(shortcut)
+    cut = transform(vgg, ["null"] * len(vgg.edges))
+    assert "does not depend" in SPACE.is_valid(cut).reason
+    with pytest.raises(CellError, match="unknown NAT action"):
+        transform(vgg, ["grow"] * len(vgg.edges))

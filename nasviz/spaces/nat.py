@@ -329,6 +329,47 @@ def require_valid(cell: NatCell) -> None:
         raise CellError(f"not a valid NAT cell: {validity.reason}")
 
 
+# ---- NAT encodings and transformations ------------------------------------------------------
+
+#: NAT's per-edge actions: drop the op, keep it, or replace it by an identity
+TRANSFORM_ACTIONS: tuple[str, ...] = ("null", "same", "skip_connect")
+
+
+def edge_index(src: int, dst: int) -> int:
+    """Index of edge ``src -> dst`` (NAT numbering) in the dense DARTS supernet: ``(dst-2)(dst+1)/2 + src``."""
+    if not 0 <= src < dst or dst < 2:
+        raise CellError(f"no supernet edge {node_label(src)} -> {node_label(dst)}")
+    return (dst - 2) * (dst + 1) // 2 + src
+
+
+def gcn_encoding(cell: NatCell, ops: tuple[str, ...] = NAT_OPS) -> tuple[np.ndarray, np.ndarray]:
+    """NAT's graph input: (adjacency with ``adj[to, from]`` = number of edges, over the 2 inputs and the intermediate
+    nodes; ``op_ids`` of shape (nodes, 2) = the ops of each node's first and second input edge, the first being the
+    edge from the smaller node index)."""
+    require_valid(cell)
+    size = 2 + cell.num_nodes
+    adj = np.zeros((size, size), dtype=np.float32)
+    op_ids = np.zeros((cell.num_nodes, 2), dtype=np.int64)
+    for row, node in enumerate(cell.nodes):
+        for slot, (op, src) in enumerate(sorted(cell.inputs_of(node), key=lambda e: (e[1], ops.index(e[0])))):
+            adj[node, src] += 1
+            op_ids[row, slot] = ops.index(op)
+    return adj, op_ids
+
+
+def transform(cell: NatCell, actions: list[str] | tuple[str, ...]) -> NatCell:
+    """Apply one NAT action per edge (in ``cell.edges`` order): ``null`` drops the op, ``same`` keeps it,
+    ``skip_connect`` replaces it by an identity. The result may be invalid (e.g. every path cut): check it."""
+    if len(actions) != len(cell.edges):
+        raise CellError(f"expected {len(cell.edges)} actions (one per edge), got {len(actions)}")
+    edges = []
+    for (op, src, dst), action in zip(cell.edges, actions, strict=True):
+        if action not in TRANSFORM_ACTIONS:
+            raise CellError(f"unknown NAT action {action!r}; choose one of {', '.join(TRANSFORM_ACTIONS)}")
+        edges.append((op if action == "same" else action, src, dst))
+    return NatCell(tuple(edges), cell.output, cell.concat)
+
+
 # ---- conversions ------------------------------------------------------------------------
 
 def nat_from_darts(genotype: Genotype, cell: Literal["normal", "reduce"] = "normal") -> NatCell:
