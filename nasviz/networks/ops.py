@@ -125,13 +125,44 @@ def darts_op(name: str, channels: int, stride: int) -> nn.Module:
             nn.Conv2d(c, c, (7, 1), stride=(stride, 1), padding=(3, 0), bias=False),
             nn.BatchNorm2d(c),
         )
-    if name == "conv_3x3":
-        return ReLUConvBN(c, c, 3, stride, 1)
-    if name == "conv_1x1":
-        return ReLUConvBN(c, c, 1, stride, 0)
+    if name in ("conv_1x1", "conv_3x3", "conv_5x5", "conv_7x7"):
+        kernel = int(name[-1])
+        return ReLUConvBN(c, c, kernel, stride, kernel // 2)
     raise ValueError(f"unknown DARTS/NAT op {name!r}")
 
 
 def count_parameters(module: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in module.parameters() if p.requires_grad)
+
+
+def count_macs(module: nn.Module, input_shape: tuple[int, ...]) -> int:
+    """Multiply-adds of convolutions and linear layers in one forward pass of a single input
+    (batch norm, activations, pooling and additions are not counted, as in the spaces' cost models)."""
+    total = 0
+
+    def conv_hook(layer: nn.Conv2d, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal total
+        kh, kw = layer.kernel_size
+        total += (output.numel() // output.shape[0]) * (layer.in_channels // layer.groups) * kh * kw
+
+    def linear_hook(layer: nn.Linear, _inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
+        nonlocal total
+        total += layer.in_features * layer.out_features
+
+    handles = []
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv2d):
+            handles.append(layer.register_forward_hook(conv_hook))
+        elif isinstance(layer, nn.Linear):
+            handles.append(layer.register_forward_hook(linear_hook))
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            module(torch.zeros(1, *input_shape))
+    finally:
+        for handle in handles:
+            handle.remove()
+        module.train(was_training)
+    return total
