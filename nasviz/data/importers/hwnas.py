@@ -31,12 +31,12 @@ HWNAS_METRICS: dict[str, tuple[str, str, str]] = {
 HWNAS_DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
 
 
-def _load_trusted_pickle(path: Path) -> Any:
-    """Plain data first; the full unpickler only for this file the user named (trusted source)."""
+def _load_trusted_pickle(path: Path, trusted: bool = True) -> Any:
+    """Plain data first; the full unpickler only for a file the user named (``trusted``)."""
     try:
         return load_plain(path, allow_numpy=True)
     except DataError as exc:
-        if "refuses to load" not in str(exc):
+        if not trusted or "refuses to load" not in str(exc):
             raise
     try:
         with open(path, "rb") as fh:
@@ -55,12 +55,14 @@ def _as_vector(values: Any, where: str) -> np.ndarray:
     return vector
 
 
-def import_hwnas_pickle(paths: Sequence[Path], progress: ProgressCallback = no_progress, **_: Any) -> BenchmarkTable:
-    """``HW-NAS-Bench-v1_0.pickle``: ``data['nasbench201'][dataset][metric][nb201_index]``."""
+def import_hwnas_pickle(paths: Sequence[Path], progress: ProgressCallback = no_progress, trusted: bool = True,
+                       **_: Any) -> BenchmarkTable:
+    """``HW-NAS-Bench-v1_0.pickle``: ``data['nasbench201'][dataset][metric][nb201_index]``. ``trusted``
+    (a file the user named) allows the full unpickler when the restricted one refuses the file."""
     if len(paths) != 1:
         raise ConfigError("hw-nas-bench imports exactly one pickle")
     path = check_exists(paths[0])
-    data = _load_trusted_pickle(path)
+    data = _load_trusted_pickle(path, trusted)
     if not isinstance(data, dict) or "nasbench201" not in data or not isinstance(data["nasbench201"], dict):
         raise DataError(f"{path}: not an HW-NAS-Bench pickle (no 'nasbench201' section)")
     section = data["nasbench201"]
