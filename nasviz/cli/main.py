@@ -15,7 +15,6 @@ _COMMAND_MODULES = (
     "nasviz.cli.data",
     "nasviz.cli.query",
     "nasviz.cli.projections",
-    "nasviz.cli.search",
 )
 
 
