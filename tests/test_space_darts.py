@@ -220,3 +220,18 @@ def test_params_match_naslib_zero_cost_model(source_data: Path, name: str, path:
         expected = entry["params"]["score"] if isinstance(entry["params"], dict) else entry["params"]
         cost = SPACE.cost(SPACE.parse_text(key), "cifar10", channels=32, layers=8, affine_ops=False)
         assert cost.params == round(expected * 1e6), key
+
+
+def test_sampled_round_trips_and_distance_is_a_metric() -> None:
+    cells = SPACE.sample(40, seed=21)
+    for g in cells:
+        assert SPACE.parse(SPACE.to_json(g)) == g
+        assert SPACE.parse_text(genotype_to_python(g)) == g
+        assert SPACE.parse(genotype_to_compact(g)) == g
+        assert SPACE.parse(genotype_to_nb301_config(g)) == canonical_genotype(g)
+        assert SPACE.parse_text(SPACE.cell_id(g)) == canonical_genotype(g)
+        assert from_arch2vec(*arch2vec_encoding(g)).normal == g.normal
+    for a, b, c in zip(cells, cells[1:], cells[2:], strict=False):
+        assert SPACE.edit_distance(a, a) == 0
+        assert SPACE.edit_distance(a, b) == SPACE.edit_distance(b, a) > 0
+        assert SPACE.edit_distance(a, c) <= SPACE.edit_distance(a, b) + SPACE.edit_distance(b, c)

@@ -144,6 +144,11 @@ def test_prune_removes_null_fed_nodes() -> None:
     assert pruned.output_nodes() == (2, 3)
     assert prune(pruned) == pruned
     assert SPACE.cost(pruned).params < SPACE.cost(cell).params
+    # node 0 only feeds dead node 1 (through a null edge): with an explicit concat it is removed too
+    chained = _cell([["conv_3x3", -1, 0], ["null", -2, 0], ["null", 0, 1], ["null", -2, 1],
+                     ["conv_3x3", -1, 2], ["sep_conv_3x3", 1, 2]], concat=[2])
+    assert SPACE.is_valid(chained) and dead_nodes(chained) == [3]
+    assert prune(chained) == _cell([["conv_3x3", -1, 0], ["null", -2, 0]], concat=[0])
 
 
 def test_sampling_seeded_and_valid() -> None:
@@ -315,3 +320,17 @@ def test_nat_encoding_and_transformations() -> None:
     assert "does not depend" in SPACE.is_valid(cut).reason
     with pytest.raises(CellError, match="unknown NAT action"):
         transform(vgg, ["grow"] * len(vgg.edges))
+
+
+def test_sampled_round_trips_and_distance_is_a_metric() -> None:
+    cells = SPACE.sample(40, seed=5, nodes=5, ops=("null", "conv_3x3", "sep_conv_3x3", "skip_connect"), output="loose_end")
+    for cell in cells:
+        assert SPACE.parse(SPACE.to_json(cell)) == cell
+        assert SPACE.parse(nat_cell_to_json(cell, "nat")) == cell
+        assert SPACE.parse_text(SPACE.cell_id(cell)) == cell
+        pruned = prune(cell)
+        assert SPACE.is_valid(pruned) and not dead_nodes(pruned)
+    for a, b, c in zip(cells, cells[1:], cells[2:], strict=False):
+        assert SPACE.edit_distance(a, a) == 0
+        assert SPACE.edit_distance(a, b) == SPACE.edit_distance(b, a) > 0
+        assert SPACE.edit_distance(a, c) <= SPACE.edit_distance(a, b) + SPACE.edit_distance(b, c)

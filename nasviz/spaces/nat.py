@@ -302,20 +302,28 @@ def dead_nodes(cell: NatCell) -> list[int]:
 
 def prune(cell: NatCell) -> NatCell:
     """Remove dead nodes (see :func:`dead_nodes`) and renumber. An edge out of a removed node carries zeros, so it
-    becomes ``null`` from c_{k-2}; every remaining node keeps two inputs. Removed nodes leave the concat list."""
-    dead = set(dead_nodes(cell))
-    if not dead:
-        return cell
-    keep = [n for n in cell.nodes if n not in dead]
+    becomes ``null`` from c_{k-2}; every remaining node keeps two inputs. Removed nodes leave the concat list, and
+    nodes left feeding nothing (outside an explicit concat) are removed in turn."""
+    removable = set(dead_nodes(cell))
+    while removable:
+        cell = _remove_nodes(cell, removable)
+        used = {src for _, src, _ in cell.edges}
+        outputs = set(cell.output_nodes())
+        removable = {n for n in cell.nodes if n not in used and n not in outputs}
+    return cell
+
+
+def _remove_nodes(cell: NatCell, removed: set[int]) -> NatCell:
+    keep = [n for n in cell.nodes if n not in removed]
     renumber = {0: 0, 1: 1, **{n: 2 + i for i, n in enumerate(keep)}}
     edges = []
     for op, src, dst in cell.edges:
-        if dst in dead:
+        if dst in removed:
             continue
-        edges.append(("null", 0, renumber[dst]) if src in dead else (op, renumber[src], renumber[dst]))
+        edges.append(("null", 0, renumber[dst]) if src in removed else (op, renumber[src], renumber[dst]))
     concat = None
     if cell.concat is not None:
-        concat = tuple(renumber[n] for n in cell.concat if n not in dead)
+        concat = tuple(renumber[n] for n in cell.concat if n not in removed)
         if not concat:
             raise CellError("every concatenated node is dead: the pruned cell would have no output")
     if not edges:
