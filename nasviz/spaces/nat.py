@@ -110,7 +110,9 @@ class NatCell:
                 if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
                     raise CellError(f"concat: node indices must be integers, got {value!r}")
                 concat.append(int(value))
-            object.__setattr__(self, "concat", tuple(sorted(set(concat))))
+            concat = tuple(sorted(set(concat)))
+            # an explicit list of every intermediate node is the default fully-concat output
+            object.__setattr__(self, "concat", None if concat == self.nodes else concat)
 
     @property
     def nodes(self) -> tuple[int, ...]:
