@@ -31,7 +31,7 @@ def run_page() -> AppTest:
 
 
 def drawing_html(at: AppTest) -> str:
-    bodies = [h.proto.body for h in at.html if "nasviz-cell-drawing" in h.proto.body]
+    bodies = [m.value for m in at.markdown if "nasviz-cell-drawing" in m.value]
     assert len(bodies) == 1, "the cell drawing is missing"
     return bodies[0]
 
@@ -72,7 +72,7 @@ def test_pasted_cell_valid_and_invalid() -> None:
     at.radio(key="cell_source_nb201").set_value("Paste or upload").run()
     at.text_area(key="cell_input_nb201_text").input("|nor_conv_3x3~0|+|oops|").run()
     assert at.error and "malformed NB201 arch string" in at.error[0].value
-    assert not [h for h in at.html if "nasviz-cell-drawing" in h.proto.body]
+    assert not [m for m in at.markdown if "nasviz-cell-drawing" in m.value]
     at.text_area(key="cell_input_nb201_text").input(NB201_A).run()
     assert not at.error
     assert json.loads(at.json[0].proto.body)["index"] == 3638

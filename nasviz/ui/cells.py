@@ -79,7 +79,8 @@ def show_cell_drawing(space: SearchSpace, cell: Any, highlight_diff: Any = None,
     except NasvizError as exc:
         st.error(f"Cannot draw the cell: {exc}")
         return
-    st.html(svg_html(svg))
+    # st.html sanitises SVG away; markdown with raw HTML keeps the inline SVG (our own Graphviz output)
+    st.markdown(svg_html(svg), unsafe_allow_html=True)
     if not downloads:
         return
     columns = st.columns(3)
