@@ -184,8 +184,8 @@ def format_key(spec: MetricSpec) -> str:
 def parse_key(key: str) -> MetricSpec:
     """The :class:`MetricSpec` (without unit/source) a key stands for. Raises ConfigError."""
     parts = key.strip().split("/")
-    if not parts or not parts[0]:
-        raise ConfigError(f"empty metric key {key!r}")
+    if not all(parts):
+        raise ConfigError(f"metric key {key!r} has an empty part; expected e.g. accuracy/cifar10/test/200ep")
     kind, rest = parts[0], parts[1:]
     try:
         if kind in DEVICE_KINDS:

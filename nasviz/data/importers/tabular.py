@@ -165,7 +165,7 @@ def import_tabular(paths: Sequence[Path], progress: ProgressCallback = no_progre
         acc.add_rows(ids, columns)
         if not all_specs:
             all_specs = file_specs
-    acc.metrics, acc.keys = all_specs, [s.key for s in all_specs]
+    acc.metrics = all_specs
     note = notes
     if acc.repeated_cells:
         note = (note + "; " if note else "") + f"{acc.repeated_cells} cells appear more than once: values averaged"
