@@ -86,3 +86,23 @@ def test_exports_png_svg_pdf_files() -> None:
     assert pdf.startswith(b"%PDF-")
     box = re.search(rb"MediaBox\s*\[\s*0 0 ([\d.]+) ([\d.]+)\s*\]", pdf)
     assert box and abs(float(box.group(1)) - 3.5 * 72) < 1  # the page is one column wide
+
+
+def _figure_page() -> None:
+    import plotly.graph_objects as go
+
+    from nasviz.ui import show_figure
+
+    show_figure(go.Figure(go.Scatter(x=[1, 2], y=[3, 4], name="s")), "demo")
+
+
+def test_figure_download_buttons_on_a_page() -> None:
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_function(_figure_page, default_timeout=60).run()
+    assert not at.exception, [e.value for e in at.exception]
+    buttons = {b.proto.label: b.proto for b in at.get("download_button")}
+    assert set(buttons) == {"PNG", "SVG", "PDF", "CSV"}
+    assert buttons["PNG"].deferred_file_id  # images are rendered only when clicked
+    assert buttons["CSV"].url.endswith(".csv")
+    assert at.radio[0].options == ["as shown", "single column (3.5 in)", "double column (7.16 in)"]

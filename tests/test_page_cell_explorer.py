@@ -114,3 +114,21 @@ def test_presets(name: str, label: str) -> None:
     assert "<svg" in drawing_html(at)
     if name == "darts":
         assert "normal cell" in drawing_html(at) and "reduce cell" in drawing_html(at)
+
+
+def test_home_page_shows_the_data_status() -> None:
+    pytest.importorskip("nasviz.data", reason="the benchmark data module is not installed yet")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    status = at.dataframe[0].value
+    assert {"nb201", "nb101", "darts"} <= set(status["benchmark"])
+    assert set(status["imported"]) == {"no"}  # a fresh NASVIZ_HOME holds no tables
+    assert any("nasviz data import" in code.value for code in at.code)
+
+
+def test_split_cells_reads_json_documents_and_line_files() -> None:
+    from nasviz.ui.cells import split_cells
+
+    genotype = '{\n "normal": [["sep_conv_3x3", 0]],\n "reduce": []\n}'
+    assert split_cells(genotype) == [genotype.strip()]
+    assert split_cells(f"{NB201_A}\n\n  {NB201_A}  \n") == [NB201_A, NB201_A]
+    assert split_cells("   \n") == []
