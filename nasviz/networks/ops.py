@@ -158,9 +158,10 @@ def count_macs(module: nn.Module, input_shape: tuple[int, ...]) -> int:
             handles.append(layer.register_forward_hook(linear_hook))
     was_training = module.training
     module.eval()
+    device = next(module.parameters()).device
     try:
         with torch.no_grad():
-            module(torch.zeros(1, *input_shape))
+            module(torch.zeros(1, *input_shape, device=device))
     finally:
         for handle in handles:
             handle.remove()
