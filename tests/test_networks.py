@@ -42,7 +42,8 @@ def test_nb201_params_match_the_shared_params_file(source_data) -> None:
         pytest.skip(f"{path} is missing")
     import csv
 
-    rows = list(csv.DictReader(open(path, newline="")))[:: 1500]
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))[::1500]
     for row in rows:
         for dataset, column in (("cifar10", "params_M_cifar10"), ("ImageNet16-120", "params_M_ImageNet16-120")):
             net = build_network("nb201", row["arch_str"], dataset)
