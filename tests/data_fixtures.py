@@ -68,3 +68,23 @@ def write_nats_tss(path: Path, indexes: list[int]) -> Path:
     with bz2.open(path, "wb") as fh:
         pickle.dump(state, fh, protocol=4)
     return path
+
+
+_MERGED: dict[str, Path] = {}
+
+
+def nb201_merged_parquet(nb201_csv: Path, folder_factory) -> Path:  # noqa: ANN001
+    """The table of ``nasviz data import nb201-merged``, imported once per test session and shared by
+    the test modules (each test copies it into its own NASVIZ_HOME)."""
+    if "path" not in _MERGED:
+        import pytest
+
+        from nasviz.data import clear_cache, import_benchmark
+
+        home = folder_factory.mktemp("nb201_merged_home")
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("NASVIZ_HOME", str(home))
+            import_benchmark("nb201-merged", nb201_csv)
+            clear_cache()
+        _MERGED["path"] = home / "benchmarks" / "nb201.parquet"
+    return _MERGED["path"]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_fixtures import nb201_merged_parquet
 
 from nasviz.data import clear_cache, constrained_optimum, find_metric, import_benchmark, load_table, optimum, table_path
 from nasviz.data.importers.nb101 import (
@@ -31,13 +32,8 @@ C10 = "accuracy/cifar10/test/200ep"
 
 @pytest.fixture(scope="module")
 def nb201_parquet(tmp_path_factory: pytest.TempPathFactory, nb201_csv: Path) -> Path:
-    """The nb201-merged import, done once per module; tests copy it into their own NASVIZ_HOME."""
-    home = tmp_path_factory.mktemp("nb201_home")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("NASVIZ_HOME", str(home))
-        import_benchmark("nb201-merged", nb201_csv)
-        clear_cache()
-    return home / "benchmarks" / "nb201.parquet"
+    """The nb201-merged import, done once per session (tests copy it into their own NASVIZ_HOME)."""
+    return nb201_merged_parquet(nb201_csv, tmp_path_factory)
 
 
 def _install(parquet: Path) -> None:

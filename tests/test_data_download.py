@@ -1,0 +1,153 @@
+"""``nasviz data download`` against a local HTTP server (Range support, dropped connections)."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from nasviz.data import download as dl
+from nasviz.data import load_table
+from nasviz.errors import ConfigError, DataError
+
+PAYLOAD = bytes(range(256)) * 400  # 102,400 bytes
+
+
+class _Server:
+    """Serves ``files`` with HTTP Range support; ``drop_after`` cuts the first response short."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.drop_after: int | None = None
+        self.requests: list[tuple[str, str | None]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:  # noqa: N802
+                data = server.files.get(self.path)
+                byte_range = self.headers.get("Range")
+                server.requests.append((self.path, byte_range))
+                if data is None:
+                    self.send_error(404, "Not Found")
+                    return
+                start = int(byte_range.split("=")[1].split("-")[0]) if byte_range else 0
+                body = data[start:]
+                self.send_response(206 if byte_range else 200)
+                self.send_header("Content-Length", str(len(body)))
+                if byte_range:
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                self.end_headers()
+                if server.drop_after is not None:
+                    cut, server.drop_after = server.drop_after, None
+                    self.wfile.write(body[:cut])
+                    self.wfile.flush()
+                    self.connection.shutdown(2)
+                    return
+                self.wfile.write(body)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> _Server:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def server() -> Iterator[_Server]:
+    with _Server() as srv:
+        yield srv
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def test_download_verifies_checksum(server: _Server, tmp_path: Path) -> None:
+    server.files["/a.bin"] = PAYLOAD
+    remote = dl.RemoteFile(f"{server.url}/a.bin", "a.bin", _sha(PAYLOAD))
+    path = dl.download_file(remote, tmp_path, backoff=0)
+    assert path.read_bytes() == PAYLOAD
+    count = len(server.requests)
+    assert dl.download_file(remote, tmp_path, backoff=0) == path  # verified file: no new request
+    assert len(server.requests) == count
+
+
+def test_download_resumes_after_a_dropped_connection(server: _Server, tmp_path: Path) -> None:
+    server.files["/a.bin"] = PAYLOAD
+    server.drop_after = 30000
+    seen: list[int] = []
+    remote = dl.RemoteFile(f"{server.url}/a.bin", "a.bin", _sha(PAYLOAD))
+    path = dl.download_file(remote, tmp_path, progress=lambda done, total, msg="": seen.append(done), backoff=0)
+    assert path.read_bytes() == PAYLOAD
+    assert server.requests[0] == ("/a.bin", None)
+    assert server.requests[1] == ("/a.bin", "bytes=30000-")  # resumed, not restarted
+    assert max(seen) == len(PAYLOAD)
+
+
+def test_download_resumes_a_part_file(server: _Server, tmp_path: Path) -> None:
+    server.files["/a.bin"] = PAYLOAD
+    (tmp_path / "a.bin.part").write_bytes(PAYLOAD[:5000])
+    dl.download_file(dl.RemoteFile(f"{server.url}/a.bin", "a.bin", _sha(PAYLOAD)), tmp_path, backoff=0)
+    assert server.requests == [("/a.bin", "bytes=5000-")]
+    assert (tmp_path / "a.bin").read_bytes() == PAYLOAD
+
+
+def test_checksum_mismatch_deletes_the_download(server: _Server, tmp_path: Path) -> None:
+    server.files["/a.bin"] = PAYLOAD
+    with pytest.raises(DataError, match="checksum mismatch for a.bin .*expected sha256 0{64}"):
+        dl.download_file(dl.RemoteFile(f"{server.url}/a.bin", "a.bin", "0" * 64), tmp_path, backoff=0)
+    assert not list(tmp_path.iterdir())
+
+
+def test_missing_file_and_offline_give_clear_errors(server: _Server, tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="HTTP 404"):
+        dl.download_file(dl.RemoteFile(f"{server.url}/nope.bin", "nope.bin"), tmp_path, backoff=0)
+    dead = dl.RemoteFile("http://127.0.0.1:9/x.bin", "x.bin")  # discard port: connection refused
+    with pytest.raises(DataError, match="cannot download http://127.0.0.1:9/x.bin.*offline"):
+        dl.download_file(dead, tmp_path, retries=2, backoff=0, timeout=2)
+
+
+def test_download_source_then_import(server: _Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                     source_data: Path) -> None:
+    folder = source_data / "nasbench201" / "help_latency_pt"
+    files = {name: (folder / f"{name}.pt").read_bytes() for name in ("pixel3", "raspi4")}
+    for name, data in files.items():
+        server.files[f"/help/{name}.pt"] = data
+    source = dl.Source("help-test", "HELP latencies", tuple(
+        dl.RemoteFile(f"{server.url}/help/{name}.pt", f"{name}.pt", _sha(data)) for name, data in files.items()),
+        "help-latency", import_folder=True)
+    monkeypatch.setattr(dl, "SOURCES", {"help-test": source})
+    result = dl.download_source("help-test", dest=tmp_path / "dl")
+    assert sorted(result["import"]["metrics_imported"]) == ["latency/pixel3/cifar10", "latency/raspi4/cifar10"]
+    assert load_table("nb201").lookup("0", "latency/pixel3/cifar10") == pytest.approx(3.60585)
+
+
+def test_pinned_hashes_match_the_shared_copies(source_data: Path) -> None:
+    local = {"mini-bench-arch-cell-accs.pd": source_data / "nasbench201" / "mini-bench-arch-cell-accs.pd",
+             "nats_bench.csv": source_data / "nasbench201" / "nats_bench_tss_200ep_test.csv",
+             "pixel3.pt": source_data / "nasbench201" / "help_latency_pt" / "pixel3.pt",
+             "zc_nasbench201.json": source_data / "nasbench201" / "naslib_zc_nasbench201_725.json"}
+    pinned = {f.filename: f.sha256 for s in dl.SOURCES.values() for f in s.files}
+    for filename, path in local.items():
+        assert pinned[filename] == dl.sha256_of(path), filename
+
+
+def test_unknown_and_manual_sources() -> None:
+    with pytest.raises(ConfigError, match="unknown download"):
+        dl.download_source("nb999")
+    manual = {m["name"]: m for m in dl.manual_sources()}
+    assert "nasviz data import nb201" in manual["nb201-v1_1"]["import"]
