@@ -82,6 +82,17 @@ class BenchmarkTable:
         row = self.row_of(cell_id)
         return float("nan") if row is None else float(column[row])
 
+    def lookup_many(self, cell_ids: Sequence[str], key: str) -> np.ndarray:
+        """Values of ``key`` for many cell ids at once (NaN for absent cells)."""
+        column = self.values(key)
+        if self._row_index is None:
+            self._row_index = {cid: i for i, cid in enumerate(self.cell_ids)}
+        rows = np.fromiter((self._row_index.get(str(c), -1) for c in cell_ids), dtype=np.int64, count=len(cell_ids))
+        out = np.full(len(rows), np.nan)
+        found = rows >= 0
+        out[found] = column[rows[found]]
+        return out
+
     def lookup_cell(self, cell: Any, key: str) -> float:
         """Like :meth:`lookup` for a parsed cell (or anything ``get_space(space).parse`` accepts)."""
         from nasviz.spaces import get_space
