@@ -143,8 +143,7 @@ def sha256_of(path: Path) -> str:
 
 def _offline_message(url: str, exc: BaseException) -> str:
     reason = getattr(exc, "reason", exc)
-    return (f"cannot download {url}: {reason}. Are you offline? Download the file by other means and run "
-            "`nasviz data import ...` on it (see `nasviz data download --list`)")
+    return f"cannot download {url}: {reason}. Are you offline? Download the file by other means and import it"
 
 
 def download_file(remote: RemoteFile, dest_dir: Path, progress: ProgressCallback = no_progress, retries: int = 3,
@@ -218,7 +217,14 @@ def download_source(name: str, dest: Path | None = None, do_import: bool = True,
         raise ConfigError(f"unknown download {name!r}; choose one of {', '.join(SOURCES)}")
     source = SOURCES[name]
     folder = Path(dest) if dest else home_dir() / "downloads" / name
-    files = [download_file(remote, folder, progress, **download_options) for remote in source.files]
+    files = []
+    for remote in source.files:
+        try:
+            files.append(download_file(remote, folder, progress, **download_options))
+        except DataError as exc:
+            target = folder if source.import_folder else folder / remote.filename
+            raise DataError(f"{exc}\nonce you have the file(s) in {folder}: nasviz data import {source.importer} "
+                            f"{target}") from None
     result: dict[str, Any] = {"name": name, "files": [str(f) for f in files], "folder": str(folder)}
     if do_import:
         from nasviz.data import import_benchmark

@@ -32,6 +32,7 @@ _LOCK = threading.Lock()
 IMPORT_HINTS: dict[str, list[str]] = {
     "nb201": [
         "nasviz data import nb201-merged $NASVIZ_DATA/nasbench201/nb201_merged.csv",
+        "nasviz data download nb201-200ep    (200-epoch test accuracy of all cells, public GitHub)",
         "nasviz data import nb201 NAS-Bench-201-v1_1-096897.pth   (official file, from Google Drive)",
         "nasviz data import nats-tss NATS-tss-v1_0-3ffb9-simple   (official NATS-Bench, from Google Drive)",
         "nasviz data download mini-nb201     (12-epoch results, public GitHub)",
@@ -40,11 +41,17 @@ IMPORT_HINTS: dict[str, list[str]] = {
     "nb101": [
         "nasviz data import nb101 nasbench_only108.tfrecord   (official, storage.googleapis.com/nasbench)",
         "nasviz data import naslib-nb101 $NASVIZ_DATA/nasbench101/naslib_zc_nasbench101_500.json",
+        "nasviz data download nb101          (official 108-epoch file, 499 MB)",
+        "nasviz data download naslib-nb101   (500 cells, validation accuracy)",
     ],
     "darts": [
         "nasviz data import naslib-nb301 $NASVIZ_DATA/nasbench301_darts/naslib_zc_nasbench301_725.json",
+        "nasviz data download naslib-nb301   (725 genotypes, NB301 surrogate validation accuracy)",
     ],
-    "nat": [],
+    "nat": [
+        "nasviz data import csv RESULTS.csv --space nat --arch-col arch --metric acc:accuracy:cifar10:test:600"
+        "   (your own results; NAT's space has no tabular benchmark)",
+    ],
 }
 KNOWN_SPACES: tuple[str, ...] = ("nb201", "nb101", "darts", "nat")
 
