@@ -347,7 +347,11 @@ class ProjectionJob:
     def elapsed(self) -> float:
         return time.time() - self.started
 
+    cancelled: bool = False
+
     def cancel(self) -> None:
+        """Stop the job (also when its process has not started yet)."""
+        self.cancelled = True
         if self.process is not None and self.process.poll() is None:
             self.process.terminate()
 
@@ -366,13 +370,17 @@ def _run_job(job: ProjectionJob) -> None:
         job.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                                        preexec_fn=preexec)
         assert job.process.stdout is not None
+        if job.cancelled:
+            job.process.terminate()
         for line in job.process.stdout:
             with contextlib.suppress(json.JSONDecodeError, KeyError, TypeError):
                 event = json.loads(line)
                 job.progress_done, job.progress_total, job.message = event["done"], event["total"], event["message"]
         stderr = job.process.stderr.read() if job.process.stderr else ""
         code = job.process.wait()
-        if code != 0:
+        if job.cancelled:
+            job.error = "cancelled"
+        elif code != 0:
             lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
             job.error = lines[-1] if lines else f"projection process exited with code {code}"
     except OSError as exc:

@@ -1,0 +1,205 @@
+"""AppTest of the Latent Space and Neighbour Walk pages, on small NB201 embeddings made in the test's NASVIZ_HOME
+(one-hot edge ops, and a seeded random projection of them as a second encoder)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nasviz import projection
+from nasviz.encoders.store import EmbeddingSet, user_model_dir, write_manifest
+from nasviz.spaces.nb201 import OPS, cell_from_index
+
+ROOT = Path(__file__).resolve().parents[1]
+LATENT = str(ROOT / "pages" / "2_Latent_Space.py")
+WALK = str(ROOT / "pages" / "3_Neighbour_Walk.py")
+N_CELLS = 1500
+
+
+@pytest.fixture(autouse=True)
+def fresh_streamlit_caches() -> None:
+    """Streamlit caches live in the process: clear them so no test sees another test's NASVIZ_HOME."""
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def _store(encoder: str, ids: list[str], vectors: np.ndarray) -> None:
+    directory = user_model_dir("nb201", encoder)
+    directory.mkdir(parents=True, exist_ok=True)
+    write_manifest(directory, {"space": "nb201", "encoder": encoder, "seed": 0})
+    EmbeddingSet("nb201", encoder, np.array(ids), vectors.astype(np.float32)).save(directory)
+
+
+@pytest.fixture()
+def models() -> list[str]:
+    """Two encoders of 1,500 NB201 cells (ids 0..1499 plus the best CIFAR-10 cell 6111) with cached PCA."""
+    ids = [str(i) for i in range(N_CELLS - 1)] + ["6111"]
+    one_hot = np.zeros((len(ids), 30), dtype=np.float32)
+    for row, cell_id in enumerate(ids):
+        for edge, op in enumerate(cell_from_index(int(cell_id)).ops):
+            one_hot[row, 5 * edge + OPS.index(op)] = 1.0
+    rng = np.random.default_rng(0)
+    _store("onehot", ids, one_hot)
+    _store("mixed", ids, one_hot @ rng.normal(size=(30, 8)) + rng.normal(scale=0.3, size=(len(ids), 8)))
+    for encoder in ("onehot", "mixed"):
+        projection.get_projection("nb201", encoder, "pca")
+    return ids
+
+
+@pytest.fixture()
+def table(nb201_csv: Path) -> None:
+    """The real NB201 CIFAR-10 200-epoch test accuracy as the space's benchmark table."""
+    from nasviz.data import MetricSpec, build_table, clear_cache, save_table
+
+    with open(nb201_csv, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    spec = MetricSpec("accuracy", "cifar10", "test", 200)
+    save_table(build_table("nb201", cell_ids=[r["index"] for r in rows], metrics=[spec],
+                           columns={spec.key: [float(r["c10_test_200ep"]) for r in rows]}))
+    clear_cache()
+
+
+def run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def latent_page() -> AppTest:
+    at = AppTest.from_file(LATENT, default_timeout=90)
+    at.session_state["latent_encoder_nb201"] = "onehot"
+    return at
+
+
+def captions(at: AppTest) -> str:
+    return "\n".join(c.value for c in at.caption)
+
+
+def drawings(at: AppTest) -> int:
+    bodies = [h.proto.body for h in at.html] + [m.value for m in at.markdown]
+    return sum("nasviz-cell-drawing" in body for body in bodies)
+
+
+def test_latent_page_without_models_says_how_to_train() -> None:
+    at = run(AppTest.from_file(LATENT, default_timeout=60))
+    assert any("nasviz encoders train arch2vec --space nb201" in w.value for w in at.warning)
+
+
+def test_latent_map_selection_and_filters(models: list[str], table: None) -> None:
+    at = run(latent_page())
+    assert len(at.get("plotly_chart")) == 1
+    assert f"{N_CELLS:,} of {N_CELLS:,} cells shown" in captions(at)
+    assert at.selectbox(key="latent_color_nb201").value == "accuracy/cifar10/test/200ep"
+    assert any("Click a point" in i.value for i in at.info)
+    # a selection carried in (as a click would make): table, drawings and the walk hand-over
+    at.session_state["latent_selection_nb201"] = ["6111", "0"]
+    run(at)
+    table_frame = at.dataframe[0].value
+    assert list(table_frame["cell_id"]) == ["6111", "0"]
+    assert table_frame.iloc[0, 2] == pytest.approx(94.3733, abs=1e-3)  # real NB201 optimum
+    assert drawings(at) == 2
+    at.button(key="latent_open_walk").click()
+    at.run()
+    assert at.session_state["walk_start"]["cell_id"] == "6111"
+    # metric-range filter: cells outside the range are greyed out
+    at = run(latent_page())
+    at.multiselect(key="latent_filters_nb201").set_value(["accuracy/cifar10/test/200ep"])
+    run(at)
+    at.slider(key="range_nb201_accuracy/cifar10/test/200ep").set_value((90.0, 94.0))
+    run(at)
+    from nasviz.data import load_table
+
+    accuracy = np.array([load_table("nb201").lookup(c, "accuracy/cifar10/test/200ep") for c in models])
+    expected = int(((accuracy >= 90.0) & (accuracy <= 94.0)).sum())
+    assert 0 < expected < N_CELLS
+    assert f"{expected:,} of {N_CELLS:,} cells shown (filters applied)" in captions(at)
+
+
+def test_latent_density_and_two_encoders(models: list[str]) -> None:
+    at = latent_page()
+    at.session_state["latent_view"] = "Binned mean (density)"
+    at.session_state["latent_color_nb201"] = "cost/params/cifar10"
+    at.session_state["latent_compare"] = True
+    at.session_state["latent_second_nb201"] = "mixed"
+    run(at)
+    assert len(at.get("plotly_chart")) == 2
+    assert "non-empty bins of 2,601" in captions(at)
+    at.toggle(key="latent_top").set_value(True)
+    run(at)
+    at.radio(key="latent_view").set_value("Points")
+    run(at)
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_latent_missing_projection_computes_in_background(models: list[str]) -> None:
+    at = latent_page()
+    at.session_state["latent_method_nb201_onehot"] = "umap"
+    try:
+        run(at)
+        job = projection.get_job("nb201", "onehot", "umap")
+        assert job is not None
+        assert "Showing PCA for onehot while UMAP is computed" in captions(at)
+        assert len(at.get("plotly_chart")) == 1  # the page never blocks: PCA meanwhile
+    finally:
+        job = projection.get_job("nb201", "onehot", "umap")
+        if job is not None:
+            job.cancel()
+
+
+def test_latent_stale_projection_is_reported(models: list[str]) -> None:
+    directory = user_model_dir("nb201", "onehot")
+    embeddings = EmbeddingSet.load(directory)
+    EmbeddingSet("nb201", "onehot", embeddings.cell_ids, embeddings.vectors * 2).save(directory)
+    at = run(latent_page())
+    assert any("computed from other embeddings" in w.value for w in at.warning)
+    assert projection.cached_projection("nb201", "onehot", "pca").status == "hit"  # recomputed
+
+
+def walk_page() -> AppTest:
+    return AppTest.from_file(WALK, default_timeout=90)
+
+
+def test_walk_page_from_carried_cell(models: list[str], table: None) -> None:
+    at = walk_page()
+    at.session_state["walk_start"] = {"space": "nb201", "cell_id": "6111", "encoder": "onehot", "time": 1.0}
+    run(at)
+    assert at.text_input(key="walk_start_text_nb201").value == "6111"
+    metrics = {m.label: m.value for m in at.metric}
+    # one-hot vectors: the nearest unvisited cell of the table is always one edit away... when the table holds one
+    assert float(metrics["onehot: mean edit distance per step"]) >= 1.0
+    assert drawings(at) == 16
+    steps = at.dataframe[0].value
+    assert list(steps["step"]) == list(range(16)) and steps["cell_id"].iloc[0] == "6111"
+    assert steps["cell_id"].is_unique
+    assert at.query_params["cell"] == ["6111"] or at.query_params["cell"] == "6111"
+    # the same walk under two encoders, side by side
+    at.toggle(key="walk_compare").set_value(True)
+    run(at)
+    labels = [m.label for m in at.metric]
+    assert "mixed: mean edit distance per step" in labels and drawings(at) == 32
+    # L2 versus edit distance
+    at.toggle(key="walk_l2").set_value(True)
+    run(at)
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_walk_page_start_from_url_and_bad_cells(models: list[str]) -> None:
+    at = walk_page()
+    at.query_params["space"] = "nb201"
+    at.query_params["cell"] = "17"
+    at.query_params["encoder"] = "mixed"
+    run(at)
+    assert at.selectbox(key="walk_encoder_nb201").value == "mixed"
+    assert at.dataframe[0].value["cell_id"].iloc[0] == "17"
+    for text, message in (("|nor_conv_3x3~0|+|", "malformed NB201 arch string"),
+                          ("99999", "out of range"),
+                          (cell_from_index(9000).arch_str, "has no mixed embedding")):
+        at.text_input(key="walk_start_text_nb201").set_value(text)
+        run(at)
+        assert any(message in e.value for e in at.error), (text, [e.value for e in at.error])
