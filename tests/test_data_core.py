@@ -207,6 +207,13 @@ def test_find_metric_prefers_most_epochs_and_reports_ambiguity() -> None:
     assert find_metric(table, "accuracy", "cifar10").key == ACC.key  # 200 epochs, test before valid
     with pytest.raises(ConfigError, match="available"):
         find_metric(table, "accuracy", "cifar100")
+    c100 = MetricSpec("accuracy", "cifar100", "test", 200)
+    two = build_table("nb201", cell_ids=["0"], metrics=[ACC, c100], columns={ACC.key: [1.0], c100.key: [2.0]})
+    assert find_metric(two, "accuracy").key == ACC.key  # the space's default dataset breaks the tie
+    assert find_metric(two, "accuracy", "c100").key == c100.key
+    nb101 = build_table("nb101", cell_ids=["0"], metrics=[valid, MetricSpec("accuracy", "cifar100", "valid", 200)],
+                      columns={valid.key: [1.0], "accuracy/cifar100/valid/200ep": [2.0]})
+    assert find_metric(nb101, "accuracy").key == valid.key
     assert find_device_metric(table, "pixel3", "cifar10").key == LAT.key
     with pytest.raises(ConfigError, match="devices: pixel3"):
         find_device_metric(table, "raspi4")

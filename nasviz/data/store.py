@@ -222,7 +222,8 @@ def status() -> list[dict[str, Any]]:
 def find_metric(space: str | BenchmarkTable, kind: str = "accuracy", dataset: str | None = None,
                 split: str | None = None, epochs: int | None = None, device: str | None = None) -> MetricSpec:
     """The imported metric matching the filters (None = any). Several matches: the one with the
-    most epochs, then test over valid over train; still ambiguous -> ConfigError listing them."""
+    most epochs, then test over valid over train, then (no dataset given) the space's default
+    dataset; still ambiguous -> ConfigError listing them."""
     table = space if isinstance(space, BenchmarkTable) else load_table(space)
     dataset = normalize_dataset(dataset)
     split = normalize_split(split)
@@ -241,10 +242,22 @@ def find_metric(space: str | BenchmarkTable, kind: str = "accuracy", dataset: st
     best = max(matches, key=lambda m: (m.epochs or 0, split_rank.get(m.split or "", -1)))
     ties = [m for m in matches if (m.epochs or 0, split_rank.get(m.split or "", -1)) ==
             (best.epochs or 0, split_rank.get(best.split or "", -1))]
+    if len(ties) > 1 and dataset is None:  # prefer the space's default dataset (cifar10)
+        default = [m for m in ties if m.dataset == _default_dataset(table.space)]
+        ties = default or ties
     if len(ties) > 1:
         raise ConfigError(f"several {table.space} metrics match {wanted}: {', '.join(m.key for m in ties)}; "
                           "name the dataset, split, epochs or device")
-    return best
+    return ties[0]
+
+
+def _default_dataset(space: str) -> str | None:
+    try:
+        from nasviz.spaces import get_space
+
+        return get_space(space).default_dataset or None
+    except (ImportError, ConfigError):
+        return None
 
 
 def find_device_metric(space: str | BenchmarkTable, device: str, dataset: str | None = None,
