@@ -95,7 +95,9 @@ def op_color(op: str | None) -> str:
 
 
 def op_label(op: str) -> str:
-    """Short display name of an op (``nor_conv_3x3`` -> ``conv 3x3``)."""
+    """Short display name of an op (``nor_conv_3x3`` -> ``conv 3x3``; merged ``a+b`` -> ``a + b``)."""
+    if "+" in op:
+        return " + ".join(_SHORT_NAMES.get(part, part) for part in op.split("+"))
     return _SHORT_NAMES.get(op, op)
 
 

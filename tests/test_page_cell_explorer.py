@@ -111,6 +111,7 @@ def test_presets(name: str, label: str) -> None:
     at.radio(key=f"cell_source_{name}").set_value(label).run()
     options = at.selectbox(key=f"preset_{name}").options
     assert len(options) >= 2
+    assert not at.error  # the first preset offered is a valid cell
     assert "<svg" in drawing_html(at)
     if name == "darts":
         assert "normal cell" in drawing_html(at) and "reduce cell" in drawing_html(at)

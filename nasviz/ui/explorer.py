@@ -21,7 +21,7 @@ def preset_label(space: SearchSpace) -> str | None:
 
 
 def preset_cells(space: SearchSpace) -> dict[str, Any]:
-    """Named cells shipped with the space (DARTS published genotypes, NAT presets); {} when none."""
+    """Named cells shipped with the space (DARTS published genotypes, NAT presets), valid ones first; {} when none."""
     entry = _PRESETS.get(space.name)
     if entry is None:
         return {}
@@ -30,9 +30,11 @@ def preset_cells(space: SearchSpace) -> dict[str, Any]:
     except (ImportError, AttributeError):
         return {}
     try:
-        return {str(name): space.parse(cell) for name, cell in dict(function()).items()}
+        cells = {str(name): space.parse(cell) for name, cell in dict(function()).items()}
     except NasvizError:
         return {}
+    valid = {name: cell for name, cell in cells.items() if space.is_valid(cell).valid}
+    return {**valid, **{name: cell for name, cell in cells.items() if name not in valid}}
 
 
 def cost_rows(space: SearchSpace, cell: Any) -> list[dict[str, Any]]:
