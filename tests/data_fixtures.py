@@ -70,6 +70,18 @@ def write_nats_tss(path: Path, indexes: list[int]) -> Path:
     return path
 
 
+def write_nats_simple(folder: Path, indexes: list[int]) -> Path:
+    """A NATS-tss ``-simple`` directory: meta.pickle.pbz2 + one ``NNNNNN.pickle.pbz2`` per architecture."""
+    state = nb201_state(indexes)
+    folder.mkdir(parents=True, exist_ok=True)
+    with bz2.open(folder / "meta.pickle.pbz2", "wb") as fh:
+        pickle.dump({"meta_archs": state["meta_archs"]}, fh, protocol=4)
+    for index, info in state["arch2infos"].items():
+        with bz2.open(folder / f"{index:06d}.pickle.pbz2", "wb") as fh:
+            pickle.dump({"12": info["less"], "200": info["full"]}, fh, protocol=4)
+    return folder
+
+
 _MERGED: dict[str, Path] = {}
 
 

@@ -151,3 +151,16 @@ def test_unknown_and_manual_sources() -> None:
         dl.download_source("nb999")
     manual = {m["name"]: m for m in dl.manual_sources()}
     assert "nasviz data import nb201" in manual["nb201-v1_1"]["import"]
+
+
+def test_landscape_csv_import_options_on_the_shared_copy(source_data: Path) -> None:
+    source = dl.SOURCES["nb201-200ep"]
+    from nasviz.data import import_benchmark, optimum
+
+    import_benchmark(source.importer, source_data / "nasbench201" / "nats_bench_tss_200ep_test.csv",
+                     **source.import_options)
+    table = load_table("nb201")
+    assert len(table) == 15625
+    best = optimum(table, "accuracy/cifar10/test/200ep")
+    assert round(best.value, 2) == 94.37 and best.cell_id == "6111"
+    assert round(optimum(table, "accuracy/cifar100/test/200ep").value, 2) == 73.51

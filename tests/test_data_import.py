@@ -393,7 +393,7 @@ def _json(folder: Path, obj: object) -> Path:
 def test_official_nb201_pth_and_nats_pickle(tmp_path: Path) -> None:
     pytest.importorskip("nas_201_api")
     pytest.importorskip("nats_bench")
-    from data_fixtures import expected_accuracy, write_nats_tss, write_nb201_pth
+    from data_fixtures import expected_accuracy, write_nats_simple, write_nats_tss, write_nb201_pth
 
     import_benchmark("nb201", write_nb201_pth(tmp_path / "NAS-Bench-201-v1_1-test.pth", [0, 6111]))
     table = load_table("nb201")
@@ -408,6 +408,13 @@ def test_official_nb201_pth_and_nats_pickle(tmp_path: Path) -> None:
     table = load_table("nb201")
     assert table.cell_ids == ["0", "6111", "1"]
     assert "restricted unpickler" in table.provenance[-1]["notes"]
+    import_benchmark("nats-tss", write_nats_simple(tmp_path / "NATS-tss-v1_0-3ffb9-simple", [2, 5]))
+    table = load_table("nb201")
+    assert table.cell_ids == ["0", "6111", "1", "2", "5"]
+    assert table.lookup("5", "accuracy/cifar100/valid/200ep") == pytest.approx(
+        np.mean([expected_accuracy(5, "cifar100", "x-valid", "200", s) for s in (777, 888)]))
+    with pytest.raises(DataError, match="no meta.pickle.pbz2"):
+        import_benchmark("nats-tss", tmp_path)
 
 
 def test_official_files_bad_input(tmp_path: Path) -> None:

@@ -178,11 +178,18 @@ def import_nats_tss(paths: Sequence[Path], progress: ProgressCallback = no_progr
     progress(0, 0, "loading (large files take minutes)")
     try:
         if path.is_dir():
+            if not (path / "meta.pickle.pbz2").exists():
+                raise DataError(f"{path}: not a NATS-Bench -simple directory (no meta.pickle.pbz2)")
             api = nats_bench.create(str(path), "tss", fast_mode=True, verbose=False)
             how = "nats_bench fast mode (per-architecture files of a trusted directory)"
-            for index in range(len(api.meta_archs)):  # load every architecture once
-                api._prepare_info(index)
-                api.evaluated_indexes.add(index)
+            stems = (f.name.split(".")[0] for f in path.glob("*.pickle.pbz2"))
+            indexes = sorted(int(stem) for stem in stems if stem.isdigit())
+            if not indexes:
+                raise DataError(f"{path}: no per-architecture files (000000.pickle.pbz2 ...)")
+            for done, index in enumerate(indexes):  # the API's reload reads one architecture file
+                api.reload(str(path), index)
+                if done % 500 == 0:
+                    progress(done, len(indexes), "reading architecture files")
         else:
             data, how = _load_nats_file(path)
             _check_structure(data, path)
