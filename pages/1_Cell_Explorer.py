@@ -27,7 +27,12 @@ source = st.radio("Cell", sources, horizontal=True, key=f"cell_source_{space.nam
 cell = None
 if source == "Browse by index":
     size, _ = space.size()
-    index = st.number_input("NB201 index", min_value=0, max_value=size - 1, value=0, step=1, key="nb201_index")
+    st.session_state.setdefault("nb201_index", 0)
+    st.session_state["nb201_index_slider"] = st.session_state["nb201_index"]
+    slider_col, number_col = st.columns([4, 1])
+    slider_col.slider("NB201 index (official order)", 0, size - 1, key="nb201_index_slider",
+                      on_change=lambda: st.session_state.update(nb201_index=st.session_state["nb201_index_slider"]))
+    index = number_col.number_input("Index", min_value=0, max_value=size - 1, step=1, key="nb201_index")
     cell = space.parse({"index": int(index)})
 elif source == "Sample":
     seed = st.number_input("Seed", min_value=0, value=0, step=1, key=f"sample_seed_{space.name}")

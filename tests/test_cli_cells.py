@@ -112,3 +112,9 @@ def test_draw_writes_the_file(tmp_path: Path) -> None:
     assert png.read_bytes().startswith(b"\x89PNG")
     bad = runner.invoke(app, ["cells", "draw", "-s", "nb201", "--cell", NB201_A, "--out", str(tmp_path / "x.gif")])
     assert bad.exit_code == 2 and ".svg, .pdf or .png" in bad.stderr
+
+
+def test_describe_reads_stdin() -> None:
+    result = runner.invoke(app, ["cells", "describe", "-s", "nb201", "--input", "-"], input=f"{NB201_A}\n\n{{\"index\": 1}}\n")
+    assert result.exit_code == 0, result.output
+    assert [row["line"] for row in jsonl(result.stdout)] == [1, 3]

@@ -133,3 +133,13 @@ def test_split_cells_reads_json_documents_and_line_files() -> None:
     assert split_cells(genotype) == [genotype.strip()]
     assert split_cells(f"{NB201_A}\n\n  {NB201_A}  \n") == [NB201_A, NB201_A]
     assert split_cells("   \n") == []
+
+
+def test_index_slider_and_number_stay_in_sync() -> None:
+    at = run_page()
+    at.slider(key="nb201_index_slider").set_value(5).run()
+    assert at.number_input(key="nb201_index").value == 5
+    assert json.loads(at.json[0].proto.body)["index"] == 5
+    at.number_input(key="nb201_index").set_value(77).run()
+    assert at.slider(key="nb201_index_slider").value == 77
+    assert json.loads(at.json[0].proto.body)["index"] == 77
