@@ -79,6 +79,7 @@ class _ArrayOnlyUnpickler(pickle.Unpickler):
         ("numpy", "dtype"),
         ("numpy.core.multiarray", "scalar"),
         ("numpy._core.multiarray", "scalar"),
+        ("_codecs", "encode"),  # protocol-2 pickles written by Python 3 store bytes this way (str -> latin-1)
     }
 
     def find_class(self, module: str, name: str) -> Any:
