@@ -83,6 +83,8 @@ def test_query_constrained_and_pareto(tmp_path: Path) -> None:
     values = [r["accuracy/cifar10/test/200ep"] for r in front["front"]]
     assert values == sorted(values) and round(values[-1], 2) == 94.37
     assert front_csv.read_text().count("\n") == front["size"] + 1
+    small = _json(["query", "optimum", "--dataset", "c10", "--max-params", "0.5", "--json"])
+    assert small["constraint_key"] == "params/cifar10" and small["constraint_value"] <= 0.5
     params = _json(["query", "pareto", "--dataset", "c100", "--json"])
     assert params["versus"] == "params/cifar100"
     result = runner.invoke(app, ["query", "optimum", "--max-latency", "5"])

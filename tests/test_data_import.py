@@ -211,6 +211,7 @@ def _hwnas(n: int) -> dict:
     section = {ds: {name: list(rng.uniform(1, 10, n)) for name in names} | {"config": [{"C": 16}] * n}
                for ds in ("cifar10", "cifar100", "ImageNet16-120")}
     section["cifar10"]["edgegpu_latency"][0] = 5.81
+    section["cifar100"]["fpga_energy"] = dict(enumerate(section["cifar100"]["fpga_energy"]))  # index-keyed form
     return {"nasbench201": section, "fbnet": {"edgegpu_latency": {"op": 1.0}}}
 
 
@@ -222,6 +223,7 @@ def test_hw_nas_bench_pickle(tmp_path: Path) -> None:
     assert len(table) == 6 and len(table.keys) == 30
     assert table.lookup("0", "latency/edgegpu/cifar10") == 5.81
     assert table.metric("energy/edgegpu/cifar10").unit == "mJ"
+    assert table.coverage("energy/fpga/cifar100") == 6
     wrong = tmp_path / "other.pickle"
     wrong.write_bytes(pickle.dumps({"something": 1}))
     with pytest.raises(DataError, match="other.pickle: not an HW-NAS-Bench pickle"):

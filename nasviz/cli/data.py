@@ -59,6 +59,7 @@ def import_command(
                                      help="COLUMN:KIND:DATASET:SPLIT:EPOCHS, COLUMN:latency:DEVICE[:DATASET], "
                                           "COLUMN:params[:DATASET] or COLUMN=METRIC-KEY; optional [UNIT] suffix. "
                                           "Repeatable."),
+    device: str = typer.Option(None, "--device", help="Device name of a single help-latency file (default: file name)."),
     replace: bool = typer.Option(False, "--replace", help="Replace the space's table instead of merging into it."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
     as_json: bool = JSON_OPTION,
@@ -74,6 +75,8 @@ def import_command(
         options["arch_col"] = arch_col
     if metric:
         options["metrics"] = list(metric)
+    if device:
+        options["device"] = device
     with tqdm_progress(f"import {kind}", enabled=progress) as callback:
         result = import_benchmark(kind, list(paths), progress=callback, replace=replace, **options)
     emit(result, as_json, _human_import)

@@ -46,6 +46,17 @@ def _load_trusted_pickle(path: Path, trusted: bool = True) -> Any:
 
 
 def _as_vector(values: Any, where: str) -> np.ndarray:
+    if isinstance(values, dict):  # {nb201 index: value}
+        try:
+            keys = sorted(int(k) for k in values)
+        except (TypeError, ValueError):
+            raise DataError(f"{where}: expected NB201 indexes as keys") from None
+        if keys and (keys[0] < 0 or keys[-1] >= NUM_CELLS):
+            raise DataError(f"{where}: index {keys[-1] if keys[-1] >= NUM_CELLS else keys[0]} is not an NB201 index")
+        vector = np.full(keys[-1] + 1 if keys else 0, np.nan)
+        for key, value in values.items():
+            vector[int(key)] = float(value)
+        values = vector
     try:
         vector = np.asarray(values, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:
