@@ -89,6 +89,17 @@ def test_generic_csv_accepts_indexes_and_averages_repeats(tmp_path: Path) -> Non
     assert "averaged" in table.provenance[0]["notes"]
 
 
+def test_nb101_csv_with_hashes_or_cells(tmp_path: Path) -> None:
+    space = get_space("nb101")
+    cell = space.sample(1, seed=0)[0]
+    module_hash = space.cell_id(cell)
+    path = tmp_path / "nb101.csv"
+    path.write_text(f"arch,acc\n{module_hash},91.5\n\"{json.dumps(space.to_json(cell)).replace(chr(34), chr(34) * 2)}\",92.5\n")
+    import_benchmark("csv", path, space="nb101", arch_col="arch", metrics=["acc:accuracy:cifar10:test:108"])
+    table = load_table("nb101")
+    assert table.cell_ids == [module_hash] and table.lookup(module_hash, "accuracy/cifar10/test/108ep") == 92.0
+
+
 def test_parquet_import(tmp_path: Path) -> None:
     import pandas as pd
 

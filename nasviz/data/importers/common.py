@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +15,8 @@ import numpy as np
 from nasviz.data.metrics import MetricSpec
 from nasviz.data.table import BenchmarkTable
 from nasviz.errors import CellError, DataError
+
+_MD5_RE = re.compile(r"^[0-9a-f]{32}$")
 
 
 def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -168,6 +171,8 @@ class Accumulator:
 def parse_cell_id(space_obj: Any, raw: Any, where: str) -> str:
     """Canonical id of a raw architecture value (string, index, JSON); DataError naming ``where``."""
     value = raw
+    if getattr(space_obj, "name", "") == "nb101" and isinstance(value, str) and _MD5_RE.match(value.strip()):
+        return value.strip()  # already the canonical NB101 module hash
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, str):
