@@ -2,15 +2,17 @@
 
 Public API::
 
-    from nasviz.data import load_table, find_metric, optimum, constrained_optimum, pareto_front
+    from nasviz.data import load_table, find_metric, find_device_metric, optimum, constrained_optimum, pareto_front
 
     table = load_table("nb201")                      # BenchmarkTable (DataError + import hint if none)
     acc = find_metric("nb201", "accuracy", "cifar10", "test", 200)   # MetricSpec
     table.values(acc.key)                            # float64 array aligned with table.cell_ids (NaN = missing)
     table.lookup("6111", acc.key)                    # 94.37 (cell ids: get_space(space).cell_id(cell))
+    table.lookup_many(ids, acc.key); table.row_of("6111"); table.sample_repeat(cid, key, rng)
     optimum(table, acc.key).value                    # exact over all rows
-    constrained_optimum(table, acc.key, "latency/pixel3", 5.0)
-    pareto_front(table, acc.key, "latency/pixel3")
+    lat = find_device_metric(table, "pixel3", "cifar10").key        # "latency/pixel3/cifar10"
+    constrained_optimum(table, acc.key, lat, 5.0)    # best accuracy with latency <= 5 ms
+    pareto_front(table, acc.key, lat)                # accuracy (max) vs latency (min)
 
 Metric keys (see :mod:`nasviz.data.metrics`): ``accuracy/cifar10/test/200ep``, ``accuracy/cifar10/valid/12ep``,
 ``params/cifar10``, ``latency/pixel3``, ``latency/edgegpu/cifar10``, ``energy/fpga/ImageNet16-120``.
