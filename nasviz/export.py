@@ -209,7 +209,8 @@ def _trace_frame(trace: Any, index: int) -> pd.DataFrame:
                 if array is not None and array.ndim == 1:
                     columns[f"marker_{attr}"] = array
         length = max((len(v) for v in columns.values()), default=0)
-        frame = pd.DataFrame({k: pd.Series(list(v)).reindex(range(length)) for k, v in columns.items()})
+        # object columns keep ints as ints when other traces leave the column empty
+        frame = pd.DataFrame({k: pd.Series(list(v), dtype=object).reindex(range(length)) for k, v in columns.items()})
     frame.insert(0, "trace_type", trace.type)
     frame.insert(0, "trace", name)
     return frame
