@@ -145,6 +145,9 @@ def test_registry_parses_specs_and_round_trips() -> None:
     again = make_evaluator(live.spec_string())
     assert again.spec() == live.spec() and again.cache_key() == live.cache_key()
     assert make_evaluator({"kind": "latency", "space": "nb201", "budget_s": 0.5}).budget_s == 0.5
+    for spec in ("live:nb201", "latency:nb201", "cost:nb201,metric=flops"):  # workers rebuild evaluators from spec()
+        evaluator = make_evaluator(spec)
+        assert make_evaluator(evaluator.spec()).cache_key() == evaluator.cache_key()
     with pytest.raises(ConfigError, match="unknown evaluator"):
         make_evaluator("oracle:nb201")
     with pytest.raises(ConfigError, match="unknown option"):

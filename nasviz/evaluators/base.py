@@ -97,9 +97,17 @@ class Evaluator(ABC):
     def spec_string(self) -> str:
         return spec_string(self.spec())
 
+    def cache_context(self) -> dict[str, Any]:
+        """What cached values depend on besides :meth:`spec` (library versions, CPU, data version)."""
+        return {}
+
     def cache_key(self) -> str:
-        text = json.dumps(self.spec(), sort_keys=True, default=str)
+        text = json.dumps({"spec": self.spec(), "context": self.cache_context()}, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+    def prepare(self) -> None:
+        """Load what every evaluation needs (data sets...) before the first, timed, evaluation."""
+        return None
 
     def provenance(self) -> dict[str, Any]:
         """What a result depends on beyond the config: data version, device..."""
@@ -190,6 +198,7 @@ def _evaluate_in_worker(spec: dict[str, Any], cell_json: Any) -> tuple[float, di
     evaluator = _WORKER_EVALUATORS.get(key)
     if evaluator is None:
         evaluator = _WORKER_EVALUATORS[key] = make_evaluator({**spec, "max_workers": 0})
+        evaluator.prepare()
     return _timed(evaluator, evaluator.space.parse(cell_json))
 
 
@@ -287,6 +296,8 @@ class EvaluationJob:
                 for future in futures:
                     future.cancel()
         else:
+            if todo:
+                ev.prepare()
             for cell_id, cell in todo.items():
                 if self._cancelled.is_set():
                     raise CancelledError("evaluation cancelled")

@@ -53,7 +53,6 @@ def _seeded_split(n: int, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray
 @lru_cache(maxsize=4)
 def load_digits_split(seed: int = 0, val_fraction: float = 0.3, image_size: int = 8) -> ImageSplit:
     """scikit-learn's 1,797 handwritten digits (8x8 greyscale), standardised, seeded train/val split."""
-    import sklearn
     from sklearn.datasets import load_digits
 
     if not 0.0 < val_fraction < 1.0:
@@ -65,8 +64,14 @@ def load_digits_split(seed: int = 0, val_fraction: float = 0.3, image_size: int 
     images = (images - images.mean()) / images.std()
     labels = torch.tensor(digits.target, dtype=torch.int64)
     train, val = _seeded_split(len(labels), round(len(labels) * val_fraction), seed)
-    version = f"sklearn-digits-{len(labels)} (scikit-learn {sklearn.__version__})"
-    return ImageSplit(images[train], labels[train], images[val], labels[val], 10, version)
+    return ImageSplit(images[train], labels[train], images[val], labels[val], 10, digits_version())
+
+
+def digits_version() -> str:
+    """Data version of the digits set (it ships with scikit-learn)."""
+    from importlib.metadata import version
+
+    return f"sklearn-digits-1797 (scikit-learn {version('scikit-learn')})"
 
 
 class _ArrayOnlyUnpickler(pickle.Unpickler):
@@ -121,6 +126,17 @@ def _files_version(paths: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
+@lru_cache(maxsize=4)
+def cifar10_version(data_dir: str, with_test: bool = True) -> str:
+    """Content hash of the CIFAR-10 batches in a folder (the data version recorded with results)."""
+    folder = Path(data_dir).expanduser()
+    names = list(CIFAR10_TRAIN_FILES) + ([CIFAR10_TEST_FILE] if with_test else [])
+    paths = [folder / name for name in names if (folder / name).exists()]
+    if not paths:
+        raise DataError(f"{folder} holds no CIFAR-10 batch (expected {', '.join(names)})")
+    return f"cifar10-python sha256:{_files_version(paths)}"
+
+
 @lru_cache(maxsize=2)
 def load_cifar10_split(data_dir: str, seed: int = 0, train_size: int = 5000, val_size: int = 1000,
                        val_from: str = "test") -> ImageSplit:
@@ -138,13 +154,11 @@ def load_cifar10_split(data_dir: str, seed: int = 0, train_size: int = 5000, val
     x_all = np.concatenate([b[0] for b in batches])
     y_all = np.concatenate([b[1] for b in batches])
     rng = np.random.default_rng(seed)
-    used = list(train_paths)
     if val_from == "test":
         test_path = folder / CIFAR10_TEST_FILE
         if not test_path.exists():
             raise DataError(f"{folder} has no {CIFAR10_TEST_FILE}; use val_from='train'")
         x_val_all, y_val_all = read_cifar_batch(test_path)
-        used.append(test_path)
         val_idx = rng.permutation(len(y_val_all))[:val_size]
         x_val, y_val = x_val_all[val_idx], y_val_all[val_idx]
         train_idx = rng.permutation(len(y_all))[:train_size]
@@ -161,5 +175,5 @@ def load_cifar10_split(data_dir: str, seed: int = 0, train_size: int = 5000, val
     def prepare(x: np.ndarray) -> torch.Tensor:
         return (torch.from_numpy(x).float() / 255.0 - mean) / std
 
-    version = f"cifar10-python sha256:{_files_version(used)}"
+    version = cifar10_version(str(folder), val_from == "test")
     return ImageSplit(prepare(x_train), torch.from_numpy(y_train), prepare(x_val), torch.from_numpy(y_val), 10, version)

@@ -57,7 +57,10 @@ class LatencyEvaluator(Evaluator):
     def config(self) -> dict[str, Any]:
         return {"dataset": self.dataset, "batch_size": self.batch_size, "threads": self.threads, "warmup": self.warmup,
                 "repeats": self.repeats, "budget_s": self.budget_s, "channels": self.channels,
-                "cells_per_stage": self.cells_per_stage, "cpu": cpu_model(), "torch": torch.__version__}
+                "cells_per_stage": self.cells_per_stage}
+
+    def cache_context(self) -> dict[str, Any]:
+        return {"cpu": cpu_model(), "torch": torch.__version__, "platform": platform.machine()}
 
     def provenance(self) -> dict[str, Any]:
         return {"device": "this machine", "cpu": cpu_model(), "threads": self.threads, "torch": torch.__version__,
@@ -80,8 +83,10 @@ class LatencyEvaluator(Evaluator):
         x = torch.randn(self.batch_size, 3, size, size)
         times: list[float] = []
         with torch.inference_mode():
-            for _ in range(self.warmup):
+            for _ in range(self.warmup):  # fewer warm-up passes when one pass is slow
                 net(x)
+                if time.perf_counter() - start > self.budget_s / 4:
+                    break
             deadline = start + self.budget_s
             while len(times) < self.repeats and (len(times) < 3 or time.perf_counter() < deadline):
                 tick = time.perf_counter()

@@ -8,6 +8,7 @@ same accuracy. The value is the validation accuracy in percent.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -16,7 +17,7 @@ from torch import nn
 
 from nasviz.errors import ConfigError
 from nasviz.evaluators.base import Evaluator
-from nasviz.evaluators.datasets import ImageSplit, load_cifar10_split, load_digits_split
+from nasviz.evaluators.datasets import ImageSplit, cifar10_version, digits_version, load_cifar10_split, load_digits_split
 from nasviz.networks import build_network
 from nasviz.networks.ops import count_parameters
 from nasviz.spaces import SearchSpace
@@ -76,8 +77,15 @@ class LiveTrainingEvaluator(Evaluator):
             return load_digits_split(seed=self.seed, image_size=self.image_size)
         return load_cifar10_split(str(self.data_dir), seed=self.seed, train_size=self.train_size, val_size=self.val_size)
 
+    def prepare(self) -> None:
+        self.data()
+
+    def cache_context(self) -> dict[str, Any]:
+        return {"data_version": self.provenance()["data_version"], "torch": torch.__version__}
+
     def provenance(self) -> dict[str, Any]:
-        return {"data_version": self.data().version, "seed": self.seed, "torch": torch.__version__}
+        version = digits_version() if self.dataset == "digits" else cifar10_version(str(self.data_dir))
+        return {"data_version": version, "seed": self.seed, "torch": torch.__version__}
 
     def evaluate_cell(self, cell: Any) -> tuple[float, dict[str, Any]]:
         threads = torch.get_num_threads()
@@ -101,6 +109,7 @@ class LiveTrainingEvaluator(Evaluator):
         loss_fn = nn.CrossEntropyLoss()
         net.train()
         loss = torch.tensor(float("nan"))
+        loss_sum = 0.0
         for _ in range(self.epochs):
             permutation = torch.randperm(len(split.y_train), generator=order)
             for step in range(steps_per_epoch):
@@ -110,14 +119,20 @@ class LiveTrainingEvaluator(Evaluator):
                 loss.backward()
                 optimizer.step()
                 schedule.step()
+                loss_sum += float(loss.detach())
         net.eval()
         correct = 0
+        val_loss = 0.0
         with torch.no_grad():
             for begin in range(0, len(split.y_val), 512):
                 logits = net(split.x_val[begin:begin + 512])
-                correct += int((logits.argmax(1) == split.y_val[begin:begin + 512]).sum())
+                labels = split.y_val[begin:begin + 512]
+                correct += int((logits.argmax(1) == labels).sum())
+                val_loss += float(nn.functional.cross_entropy(logits, labels, reduction="sum"))
         accuracy = 100.0 * correct / len(split.y_val)
         final_loss = float(loss.detach())
-        extras = {"train_loss": final_loss if final_loss == final_loss else None, "proxy_params": count_parameters(net),
-                  "train_seconds": round(time.perf_counter() - start, 4)}
+        extras = {"train_loss": final_loss if math.isfinite(final_loss) else None,
+                  "val_loss": val_loss / len(split.y_val) if math.isfinite(val_loss) else None,
+                  "train_loss_sum": loss_sum if math.isfinite(loss_sum) else None,
+                  "proxy_params": count_parameters(net), "train_seconds": round(time.perf_counter() - start, 4)}
         return accuracy, extras
