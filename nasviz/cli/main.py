@@ -15,6 +15,7 @@ _COMMAND_MODULES = (
     "nasviz.cli.data",
     "nasviz.cli.query",
     "nasviz.cli.projections",
+    "nasviz.cli.nat",
 )
 
 
