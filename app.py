@@ -1,4 +1,8 @@
-"""nasviz dashboard home page. Run with ``streamlit run app.py``; the pages live in ``pages/``."""
+"""nasviz dashboard: the home page and the navigation to every page in ``pages/``.
+
+Run with ``streamlit run app.py``. Pages are discovered from ``pages/<n>_<Title>.py`` (ordered by
+``n``), so a new page needs no registration here; each page is a thin view over ``nasviz``.
+"""
 
 from __future__ import annotations
 
@@ -14,29 +18,38 @@ PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
 
 def page_title(path: Path) -> str:
-    """"3_NAT_Studio.py" -> "NAT Studio" (the title Streamlit shows in the sidebar)."""
+    """"3_NAT_Studio.py" -> "NAT Studio"."""
     return re.sub(r"^\d+_", "", path.stem).replace("_", " ")
 
 
-setup_page("Home")
-st.title("nasviz")
-st.markdown(
-    "A workbench for neural architecture search researchers: browse the cells of **NAS-Bench-201, "
-    "NAS-Bench-101, DARTS and NAT** search spaces, draw and cost them, look up benchmark results, "
-    "embed architectures with **arch2vec**, search with **NAO** and **AG-Net**, and transform cells with **NAT**. "
-    "Every view has a command-line twin (`nasviz --help`) and exports figures for papers."
+def page_files() -> list[Path]:
+    """The page scripts, ordered by their number prefix."""
+    return sorted(PAGES_DIR.glob("[0-9]*_*.py"), key=lambda p: (int(p.name.split("_", 1)[0]), p.name))
+
+
+def home() -> None:
+    setup_page("Home")
+    st.title("nasviz")
+    st.markdown(
+        "A workbench for neural architecture search researchers: browse the cells of **NAS-Bench-201, "
+        "NAS-Bench-101, DARTS and NAT** search spaces, draw and cost them, look up benchmark results, "
+        "embed architectures with **arch2vec**, search with **NAO** and **AG-Net**, and transform cells with **NAT**. "
+        "Every view has a command-line twin (`nasviz --help`) and exports figures for papers."
+    )
+    st.subheader("Pages")
+    for path in page_files():
+        st.page_link(f"pages/{path.name}", label=page_title(path), icon=":material/arrow_forward:")
+    if not page_files():
+        st.info("No pages are installed.")
+    st.subheader("Search spaces")
+    st.write(", ".join(available_spaces()) or "none installed")
+    st.subheader("Data")
+    st.caption("Benchmark tables imported into the nasviz store (`NASVIZ_HOME`); `nasviz data --help` imports more.")
+    show_data_status()
+
+
+navigation = st.navigation(
+    [st.Page(home, title="Home", icon=":material/home:", default=True)]
+    + [st.Page(f"pages/{path.name}", title=page_title(path)) for path in page_files()]
 )
-
-st.subheader("Pages")
-pages = sorted(PAGES_DIR.glob("[0-9]*_*.py"))
-for page in pages:
-    st.page_link(f"pages/{page.name}", label=page_title(page), icon=":material/arrow_forward:")
-if not pages:
-    st.info("No pages are installed.")
-
-st.subheader("Search spaces")
-st.write(", ".join(available_spaces()) or "none installed")
-
-st.subheader("Data")
-st.caption("Benchmark tables imported into the nasviz store (`NASVIZ_HOME`); `nasviz data --help` imports more.")
-show_data_status()
+navigation.run()

@@ -44,6 +44,8 @@ def test_home_page_lists_pages_and_data() -> None:
     links = [link.proto.page for link in at.get("page_link")]
     assert "Cell_Explorer" in links
     assert not at.error
+    at.switch_page("pages/1_Cell_Explorer.py").run()  # st.navigation routes to the page
+    assert not at.exception and at.title[0].value == "Cell Explorer"
 
 
 def test_default_nb201_cell_is_drawn_and_described() -> None:
