@@ -6,7 +6,7 @@ import numpy as np
 
 from nasviz.encoders.base import GraphCodec
 from nasviz.errors import CellError
-from nasviz.spaces import nb201
+from nasviz.spaces import nb101, nb201
 
 
 class NB201Codec(GraphCodec):
@@ -46,3 +46,58 @@ class NB201Codec(GraphCodec):
         picks = [legal[int(np.argmax(op_prob[node, legal]))] for node in range(1, 7)]
         return nb201.NB201Cell(tuple(self.op_names[o] for o in picks))
 
+
+
+class NB101Codec(GraphCodec):
+    """NB101 as arch2vec encodes it: the pruned cell's 7x7 upper-triangular adjacency and 7x5 one-hot ops
+    (input, conv1x1, conv3x3, maxpool3x3, output); cells with fewer vertices are zero-padded at the end.
+    Decoded nodes after the first ``output`` are padding."""
+
+    space = "nb101"
+    num_nodes = 7
+    op_names = nb101.ARCH2VEC_OPS
+    _output = len(nb101.ARCH2VEC_OPS) - 1
+
+    def encode(self, cell: nb101.NB101Cell) -> tuple[np.ndarray, np.ndarray]:
+        if not isinstance(cell, nb101.NB101Cell):
+            raise CellError(f"the NB101 graph encoding takes NB101 cells, got {type(cell).__name__}")
+        adjacency, onehot = nb101.to_arch2vec(cell)
+        op_index = np.where(onehot.sum(axis=1) > 0, onehot.argmax(axis=1), -1).astype(np.int64)
+        return adjacency.astype(np.int8), op_index
+
+    def op_index_from_probs(self, op_prob: np.ndarray) -> np.ndarray:
+        op_index = np.argmax(op_prob, axis=-1).astype(np.int64)
+        for row in op_index.reshape(-1, self.num_nodes):
+            outputs = np.nonzero(row == self._output)[0]
+            if len(outputs):
+                row[outputs[0] + 1:] = -1
+        return op_index
+
+    def to_cell(self, adjacency: np.ndarray, op_index: np.ndarray) -> nb101.NB101Cell | None:
+        ops = op_index.tolist()
+        n = ops.index(-1) if -1 in ops else len(ops)
+        if n < 2 or ops[0] != 0 or ops[n - 1] != self._output or any(o in (0, self._output) for o in ops[1:n - 1]):
+            return None
+        adjacency = np.triu(adjacency, 1)
+        if adjacency[n:].any() or adjacency[:, n:].any():
+            return None
+        try:
+            cell = nb101.make_cell(adjacency[:n, :n], [self.op_names[o] for o in ops[:n]])
+        except CellError:
+            return None
+        return cell if nb101.analyse(cell).valid else None
+
+    def constrained_decode(self, adjacency_prob: np.ndarray, op_prob: np.ndarray) -> nb101.NB101Cell | None:
+        """Input first; the output at its most likely position; the most likely legal op in between; the
+        decoded edges among those nodes, the 9 most likely when there are more. None when still invalid."""
+        n = 1 + int(np.argmax(op_prob[1:, self._output])) + 1
+        ops = [0] + [1 + int(np.argmax(op_prob[v, 1:self._output])) for v in range(1, n - 1)] + [self._output]
+        prob = np.triu(adjacency_prob[:n, :n], 1)
+        edges = np.argwhere(prob > 0.5)
+        if len(edges) > nb101.MAX_EDGES:
+            order = np.argsort(-prob[edges[:, 0], edges[:, 1]])[: nb101.MAX_EDGES]
+            edges = edges[order]
+        adjacency = np.zeros((n, n), dtype=np.int64)
+        adjacency[edges[:, 0], edges[:, 1]] = 1
+        cell = nb101.make_cell(adjacency, [self.op_names[o] for o in ops])
+        return cell if nb101.analyse(cell).valid else None

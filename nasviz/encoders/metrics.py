@@ -1,0 +1,153 @@
+"""Pre-training metrics of arch2vec (paper section 4.1 and appendix B) and its baselines.
+
+- reconstruction accuracy: fraction of held-out graphs decoded EXACTLY (every op argmax and every
+  upper-triangular adjacency entry thresholded at 0.5); per-entry accuracies are given too (the numbers
+  the official code logs);
+- validity: fraction of prior samples that decode to a valid cell, under the "strict" rule (the decoded
+  graph is exactly a cell of the space), the "paper" rule (the official code's check) and a decode
+  constrained to the space;
+- uniqueness: distinct decoded cells (strict, constrained) or graphs (paper) among the valid ones;
+- predictive power: Gaussian process on 250 sampled embeddings predicting accuracy, RMSE and Pearson r
+  on the cells with accuracy > 0.8, over 10 seeds;
+- L2 distance in the embedding space per edit-distance bucket (paper figure 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from nasviz.encoders.base import GraphCodec, GraphDataset
+from nasviz.errors import ConfigError, DataError
+
+
+def reconstruction_metrics(codec: GraphCodec, data: GraphDataset, adj_prob: np.ndarray, op_prob: np.ndarray) -> dict[str, float]:
+    """Exact whole-graph reconstruction rate and the per-entry accuracies of ``data``'s decoded graphs."""
+    if len(data) == 0:
+        raise ConfigError("reconstruction accuracy needs at least one held-out cell")
+    adj_hat, ops_hat = codec.threshold(adj_prob, op_prob)
+    v = data.num_nodes
+    upper = np.triu_indices(v, 1)
+    adj_true = data.adjacency[:, upper[0], upper[1]]
+    adj_dec = adj_hat[:, upper[0], upper[1]]
+    ops_true = np.where(data.ops.sum(-1) > 0, data.ops.argmax(-1), -1)
+    adj_ok = (adj_true == adj_dec).all(axis=1)
+    ops_ok = (ops_true == ops_hat).all(axis=1)
+    edges = adj_true == 1
+    return {
+        "reconstruction_accuracy": float(np.mean(adj_ok & ops_ok)),
+        "ops_exact": float(np.mean(ops_ok)),
+        "adjacency_exact": float(np.mean(adj_ok)),
+        "ops_node_accuracy": float(np.mean(ops_true == ops_hat)),
+        "adjacency_entry_accuracy": float(np.mean(adj_true == adj_dec)),
+        "mean_edge_probability": float(adj_prob[:, upper[0], upper[1]][edges].mean()) if edges.any() else float("nan"),
+        "num_cells": len(data),
+    }
+
+
+def validity_uniqueness(codec: GraphCodec, adj_prob: np.ndarray, op_prob: np.ndarray, space_cell_id: Callable[[Any], str],
+                        rules: Sequence[str] = ("strict", "paper")) -> dict[str, dict[str, float]]:
+    """Validity and uniqueness of decoded samples under each rule, plus the constrained decode."""
+    n = len(adj_prob)
+    if n == 0:
+        raise ConfigError("validity needs at least one sample")
+    adj_hat, ops_hat = codec.threshold(adj_prob, op_prob)
+    out: dict[str, dict[str, float]] = {}
+    for rule in rules:
+        keys = []
+        for a, o in zip(adj_hat, ops_hat, strict=True):
+            if codec.graph_valid(a, o, rule):
+                cell = codec.to_cell(a, o)
+                keys.append(space_cell_id(cell) if cell is not None else codec.graph_key(a, o))
+        out[rule] = counting(n, keys)
+    constrained = codec.decode_probs(adj_prob, op_prob, constrained=True)
+    out["constrained"] = counting(n, [space_cell_id(c) for c in constrained if c is not None])
+    return out
+
+
+def counting(num_samples: int, valid_keys: Sequence[Any]) -> dict[str, float]:
+    """validity = valid / samples; uniqueness = distinct valid / valid (0 when nothing is valid)."""
+    valid = len(valid_keys)
+    distinct = len(set(valid_keys))
+    return {"samples": num_samples, "valid": valid, "unique": distinct, "validity": valid / num_samples,
+            "uniqueness": distinct / valid if valid else 0.0}
+
+
+def predictive_power(embeddings: np.ndarray, accuracy: np.ndarray, train_size: int = 250, seeds: Sequence[int] = range(10),
+                     threshold: float = 0.8) -> dict[str, Any]:
+    """GP regression from embeddings to accuracy (fractions in [0, 1]): fit on ``train_size`` random cells,
+    predict every cell, score RMSE and Pearson r on the cells with accuracy > ``threshold`` (paper)."""
+    from scipy.stats import pearsonr
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import RBF, ConstantKernel, WhiteKernel
+
+    x = np.asarray(embeddings, dtype=np.float64)
+    y = np.asarray(accuracy, dtype=np.float64)
+    if len(x) != len(y):
+        raise DataError(f"{len(x)} embeddings but {len(y)} accuracies")
+    if y.max() > 1.0:
+        raise DataError("accuracies must be fractions in [0, 1]")
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    x = (x - x.mean(axis=0)) / scale
+    evaluated = y > threshold
+    rmses, pearsons = [], []
+    for seed in seeds:
+        rng = np.random.default_rng(seed)
+        train = rng.choice(len(x), size=train_size, replace=False)
+        kernel = ConstantKernel(1.0) * RBF(length_scale=np.sqrt(x.shape[1])) + WhiteKernel(1e-2)
+        gp = GaussianProcessRegressor(kernel=kernel, normalize_y=True, random_state=seed)
+        gp.fit(x[train], y[train])
+        pred = gp.predict(x[evaluated])
+        rmses.append(float(np.sqrt(np.mean((pred - y[evaluated]) ** 2))))
+        pearsons.append(float(pearsonr(pred, y[evaluated])[0]))
+    return {"rmse_mean": float(np.mean(rmses)), "rmse_std": float(np.std(rmses)),
+            "pearson_mean": float(np.mean(pearsons)), "pearson_std": float(np.std(pearsons)),
+            "rmse": rmses, "pearson": pearsons, "train_size": train_size, "seeds": list(seeds),
+            "threshold": threshold, "num_evaluated": int(evaluated.sum())}
+
+
+def distance_by_edit_distance(vectors: np.ndarray, cells: Sequence[Any],
+                              edit_distance: Callable[[Any, Any], int] | np.ndarray) -> dict[str, Any]:
+    """Mean, std and count of the L2 distance between the embeddings of all pairs, per edit distance.
+    ``edit_distance`` is a function of two cells or the precomputed (n, n) matrix."""
+    n = len(cells)
+    if n != len(vectors) or n < 2:
+        raise ConfigError("distance by edit distance needs at least two cells with one vector each")
+    v = np.asarray(vectors, dtype=np.float64)
+    rows, cols = np.triu_indices(n, 1)
+    l2 = np.linalg.norm(v[rows] - v[cols], axis=1)
+    if callable(edit_distance):
+        edits = np.array([edit_distance(cells[i], cells[j]) for i, j in zip(rows.tolist(), cols.tolist(), strict=True)])
+    else:
+        edits = np.asarray(edit_distance)[rows, cols]
+    buckets = []
+    for k in np.unique(edits).tolist():
+        d = l2[edits == k]
+        buckets.append({"edit_distance": int(k), "mean_l2": float(d.mean()), "std_l2": float(d.std()), "pairs": int(len(d))})
+    return {"buckets": buckets, "num_cells": n}
+
+
+def nb201_random_walk(length: int, seed: int) -> list[Any]:
+    """``length`` distinct NB201 cells, consecutive ones one op change apart (the paper's figure-3 walk)."""
+    from nasviz.spaces import nb201
+
+    rng = np.random.default_rng(seed)
+    ops = list(nb201.cell_from_code(int(rng.integers(nb201.NUM_CELLS))).ops)
+    seen = {tuple(ops)}
+    walk = [nb201.NB201Cell(tuple(ops))]
+    while len(walk) < length:
+        for _ in range(100):
+            edge = int(rng.integers(nb201.NUM_EDGES))
+            op = nb201.OPS[int(rng.integers(len(nb201.OPS)))]
+            candidate = ops.copy()
+            candidate[edge] = op
+            if tuple(candidate) not in seen:
+                break
+        ops = candidate  # after 100 visited neighbours, walk on through a visited cell
+        if tuple(ops) not in seen:
+            seen.add(tuple(ops))
+            walk.append(nb201.NB201Cell(tuple(ops)))
+    return walk

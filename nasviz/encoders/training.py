@@ -1,0 +1,310 @@
+"""Training graph autoencoders and writing model directories (checkpoint, manifest, embeddings).
+
+NB201: all 15,625 cells in official index order, first 90 % train / last 10 % held out (as the official
+code splits its JSON), seed 3, 10 epochs. NB101 / DARTS: a seeded sample of valid cells, same split; the
+embeddings cover the sample plus the space's benchmark cells.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nasviz.encoders.base import GraphDataset, get_codec
+from nasviz.encoders.store import EmbeddingSet, atomic_write_bytes, user_model_dir, write_manifest
+from nasviz.errors import ConfigError
+from nasviz.progress import ProgressCallback, no_progress
+
+TRAINABLE = ("arch2vec", "gae", "vgae", "raw")
+#: space -> (epochs, seed, sample size) defaults, after the official scripts
+SPACE_DEFAULTS: dict[str, tuple[int, int, int | None]] = {"nb201": (10, 3, None), "nb101": (8, 1, 100_000),
+                                                         "darts": (10, 1, 100_000)}
+SPLIT = "first 90% train / last 10% held out, in data order"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that determines a trained model (recorded in its manifest)."""
+
+    encoder: str
+    space: str
+    epochs: int | None = None
+    seed: int | None = None
+    #: cells sampled for training (nb101/darts; nb201 trains on all cells when unset)
+    sample_size: int | None = None
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    betas: tuple[float, float] = (0.9, 0.999)
+    grad_clip: float = 5.0
+    val_fraction: float = 0.1
+    prior_samples: int = 10_000
+    threads: int = 1
+    model: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from nasviz.spaces import get_space
+
+        if self.encoder not in TRAINABLE:
+            raise ConfigError(f"cannot train encoder {self.encoder!r}; trainable: {', '.join(TRAINABLE)}")
+        self.space = get_space(self.space).name
+        if self.space not in SPACE_DEFAULTS:
+            raise ConfigError(f"no graph encoding for {self.space}; train on {', '.join(SPACE_DEFAULTS)}")
+        epochs, seed, sample = SPACE_DEFAULTS[self.space]
+        self.epochs = epochs if self.epochs is None else self.epochs
+        self.seed = seed if self.seed is None else self.seed
+        self.sample_size = sample if self.sample_size is None else self.sample_size
+        if self.epochs < 0 or self.batch_size < 1 or not 0 < self.val_fraction < 1:
+            raise ConfigError(f"bad training settings: epochs={self.epochs}, batch={self.batch_size}, "
+                              f"val_fraction={self.val_fraction}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["betas"] = list(self.betas)
+        return out
+
+
+@dataclass
+class TrainingData:
+    """Cells to train on (split in order) and the cells whose embeddings are stored."""
+
+    graphs: GraphDataset
+    embed_cells: list[Any]
+    embed_ids: list[str]
+    description: dict[str, Any]
+
+    @property
+    def num_train(self) -> int:
+        return int(len(self.graphs) * (1 - self.description["val_fraction"]))
+
+    def train(self) -> GraphDataset:
+        return self.graphs.subset(np.arange(self.num_train))
+
+    def held_out(self) -> GraphDataset:
+        return self.graphs.subset(np.arange(self.num_train, len(self.graphs)))
+
+
+#: space -> benchmark file (under NASVIZ_DATA) whose cells are embedded besides the training sample
+BENCHMARK_FILES = {"nb101": Path("nasbench101") / "naslib_zc_nasbench101_500.json"}
+
+
+def benchmark_cells(space: str) -> list[Any]:
+    """Cells with benchmark results (NB101: the 500 NASLib cells), embedded besides the sample; empty when
+    NASVIZ_DATA does not hold the file."""
+    import json
+
+    from nasviz.paths import source_data_dir
+
+    root = source_data_dir()
+    if space not in BENCHMARK_FILES or root is None or not (root / BENCHMARK_FILES[space]).exists():
+        return []
+    from nasviz.spaces import nb101
+
+    data = json.loads((root / BENCHMARK_FILES[space]).read_text())
+    keys = {key for per_dataset in data.get("nasbench101", {}).values() for key in per_dataset}
+    return [nb101.pruned_cell(nb101.from_naslib_tuple(key)) for key in sorted(keys)]
+
+
+def training_data(cfg: TrainConfig, progress: ProgressCallback = no_progress) -> TrainingData:
+    from nasviz.spaces import get_space
+
+    space = get_space(cfg.space)
+    codec = get_codec(cfg.space)
+    description: dict[str, Any] = {"space": cfg.space, "split": SPLIT, "val_fraction": cfg.val_fraction}
+    if cfg.space == "nb201" and not cfg.sample_size:
+        cells = space.enumerate()
+        ids = [space.cell_id(c) for c in cells]
+        description.update(source="all NB201 cells in official index order")
+        graphs = codec.dataset(cells, ids)
+        embed_cells, embed_ids = cells, ids
+    else:
+        progress(0, 0, f"sampling {cfg.sample_size} {cfg.space} cells")
+        sampled = space.sample(cfg.sample_size, cfg.seed)
+        cells, ids, seen = [], [], set()
+        for cell in sampled:
+            cid = space.cell_id(cell)
+            if cid not in seen:
+                seen.add(cid)
+                cells.append(cell)
+                ids.append(cid)
+        everything = space.enumerate() if cfg.space == "nb201" else benchmark_cells(cfg.space)
+        extra = []
+        for cell in everything:  # NB201: embed every cell; others: the benchmark cells
+            cid = space.cell_id(cell)
+            if cid not in seen:
+                seen.add(cid)
+                extra.append((cell, cid))
+        description.update(source=f"{space.name}.sample({cfg.sample_size}, seed={cfg.seed}), deduplicated",
+                           sampled=len(sampled), embedded_besides_sample=len(extra))
+        graphs = codec.dataset(cells, ids)
+        embed_cells = cells + [c for c, _ in extra]
+        embed_ids = ids + [cid for _, cid in extra]
+    n_train = int(len(graphs) * (1 - cfg.val_fraction))
+    description.update(num_cells=len(graphs), num_train=n_train, num_held_out=len(graphs) - n_train,
+                       num_embedded=len(embed_ids))
+    return TrainingData(graphs, embed_cells, embed_ids, description)
+
+
+def seed_everything(seed: int) -> None:
+    import random
+
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+@contextmanager
+def deterministic_torch(threads: int) -> Iterator[None]:
+    """Deterministic algorithms and a fixed thread count while training; the previous settings after."""
+    import torch
+
+    previous = (torch.are_deterministic_algorithms_enabled(), torch.get_num_threads())
+    torch.use_deterministic_algorithms(True)
+    if threads > 0:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous[0])
+        torch.set_num_threads(previous[1])
+
+
+def train_autoencoder(cfg: TrainConfig, train: GraphDataset, progress: ProgressCallback = no_progress) -> tuple[Any, list[dict]]:
+    """Fit a graph autoencoder with the ELBO (Adam, gradient clipping); returns (model, per-epoch history).
+    Afterwards the model's prior buffers hold the per-(node, dim) mean and std of mu over ``train``."""
+    with deterministic_torch(cfg.threads):
+        return _train(cfg, train, progress)
+
+
+def _train(cfg: TrainConfig, train: GraphDataset, progress: ProgressCallback) -> tuple[Any, list[dict]]:
+    import torch
+
+    from nasviz.encoders.models import GraphAutoencoder, ModelConfig, elbo_loss
+
+    seed_everything(cfg.seed)
+    model_cfg = ModelConfig(cfg.encoder, train.num_nodes, train.num_ops, **cfg.model)
+    model = GraphAutoencoder(model_cfg)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.learning_rate, betas=cfg.betas)
+    adj_all = torch.from_numpy(train.adjacency.astype(np.float32))
+    ops_all = torch.from_numpy(train.ops)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    steps_per_epoch = (len(train) + cfg.batch_size - 1) // cfg.batch_size
+    total = steps_per_epoch * cfg.epochs
+    history: list[dict] = []
+    step = 0
+    for epoch in range(cfg.epochs):
+        model.train()
+        order = torch.randperm(len(train), generator=generator)
+        sums: dict[str, float] = {}
+        for start in range(0, len(train), cfg.batch_size):
+            index = order[start:start + cfg.batch_size]
+            if len(index) < 2:  # BatchNorm needs two graphs
+                continue
+            loss, parts = elbo_loss(model, adj_all[index], ops_all[index])
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+            optimizer.step()
+            for key, value in parts.items():
+                sums[key] = sums.get(key, 0.0) + value
+            step += 1
+            if step % 20 == 0 or step == total:
+                progress(step, total, f"epoch {epoch + 1}/{cfg.epochs} loss {parts['loss']:.4f}")
+        history.append({"epoch": epoch + 1, **{k: v / steps_per_epoch for k, v in sums.items()}})
+    set_prior_statistics(model, train)
+    return model, history
+
+
+def set_prior_statistics(model: Any, train: GraphDataset, batch_size: int = 4096) -> None:
+    import torch
+
+    model.eval()
+    mus = []
+    with torch.no_grad():
+        for start in range(0, len(train), batch_size):
+            adj = torch.from_numpy(train.adjacency[start:start + batch_size].astype(np.float32))
+            mu, _ = model.encode(adj, torch.from_numpy(train.ops[start:start + batch_size]))
+            mus.append(mu)
+    mu = torch.cat(mus)
+    model.prior_mean.copy_(mu.mean(0))
+    model.prior_std.copy_(mu.std(0))
+
+
+def generative_metrics(encoder: Any, held_out: GraphDataset, prior_samples: int, seed: int) -> dict[str, Any]:
+    """Reconstruction on ``held_out`` and validity/uniqueness of ``prior_samples`` prior decodes."""
+    from nasviz.encoders.metrics import reconstruction_metrics, validity_uniqueness
+    from nasviz.spaces import get_space
+
+    space = get_space(encoder.space)
+    codec = encoder.codec
+    out: dict[str, Any] = {}
+    if hasattr(encoder, "encode_graphs"):
+        adj_prob, op_prob = encoder.decode_probs(encoder.encode_graphs(held_out))
+        out["reconstruction"] = reconstruction_metrics(codec, held_out, adj_prob, op_prob)
+        adj_prob, op_prob = encoder.decode_probs(encoder.sample_prior(prior_samples, seed))
+        out["prior"] = validity_uniqueness(codec, adj_prob, op_prob, space.cell_id)
+        out["prior"]["seed"] = seed
+    return out
+
+
+def command_line() -> str:
+    import shlex
+    import sys
+
+    return shlex.join(["nasviz", *sys.argv[1:]]) if Path(sys.argv[0]).name in ("nasviz", "main.py", "__main__.py") \
+        else shlex.join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
+def fit_and_save(cfg: TrainConfig, out_dir: Path | None = None, command: str | None = None,
+                 progress: ProgressCallback = no_progress) -> dict[str, Any]:
+    """Train ``cfg.encoder`` on ``cfg.space`` and write checkpoint.pt, embeddings.npz and manifest.json into
+    ``out_dir`` (default: NASVIZ_HOME/models/<space>/<encoder>). Returns the manifest."""
+    import torch
+
+    from nasviz.encoders.gnn import CHECKPOINT, GRAPH_ENCODERS, state_dict_bytes
+    from nasviz.encoders.raw import RawEncoder
+
+    directory = Path(out_dir) if out_dir is not None else user_model_dir(cfg.space, cfg.encoder)
+    started = time.perf_counter()
+    data = training_data(cfg, progress)
+    manifest: dict[str, Any] = {
+        "encoder": cfg.encoder, "space": cfg.space, "seed": cfg.seed, "config": cfg.to_dict(),
+        "data": data.description, "command": command or command_line(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": {"torch": torch.__version__, "python": platform.python_version(), "numpy": np.__version__},
+    }
+    if cfg.encoder == "raw":
+        encoder: Any = RawEncoder(cfg.space)
+        train_seconds = 0.0
+        vectors = encoder.vectors(get_codec(cfg.space).dataset(data.embed_cells, data.embed_ids))
+        manifest["metrics"] = {}
+    else:
+        fit_started = time.perf_counter()
+        model, history = train_autoencoder(cfg, data.train(), progress)
+        train_seconds = time.perf_counter() - fit_started
+        encoder = GRAPH_ENCODERS[cfg.encoder](cfg.space, model, manifest)
+        manifest["model"] = model.cfg.to_dict()
+        manifest["history"] = history
+        progress(0, len(data.embed_cells), "evaluating")
+        manifest["metrics"] = generative_metrics(encoder, data.held_out(), cfg.prior_samples, cfg.seed)
+        embed_graphs = get_codec(cfg.space).dataset(data.embed_cells, data.embed_ids)
+        vectors = encoder.encode_graphs(embed_graphs).mean(axis=1)
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(directory / CHECKPOINT, state_dict_bytes(model))
+    manifest["training_seconds"] = round(train_seconds, 2)
+    manifest["total_seconds"] = round(time.perf_counter() - started, 2)
+    manifest["embedding"] = {"num_cells": len(vectors), "dim": int(vectors.shape[1]),
+                             "kind": "mean over nodes of mu" if cfg.encoder != "raw" else "one-hot ops + upper adjacency"}
+    EmbeddingSet(cfg.space, cfg.encoder, np.asarray(data.embed_ids), vectors.astype(np.float32), manifest).save(directory)
+    write_manifest(directory, manifest)
+    return manifest
+
