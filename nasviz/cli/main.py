@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "nasviz.cli.query",
     "nasviz.cli.projections",
     "nasviz.cli.nat",
+    "nasviz.cli.encoders",
 )
 
 
