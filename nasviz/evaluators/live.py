@@ -98,6 +98,7 @@ class LiveTrainingEvaluator(Evaluator):
     def _train(self, cell: Any) -> tuple[float, dict[str, Any]]:
         split = self.data()
         start = time.perf_counter()
+        cpu_start = time.process_time()
         torch.manual_seed(self.seed)
         net = build_network(self.space.name, cell, num_classes=split.num_classes, channels=self.channels,
                             cells_per_stage=self.cells_per_stage, in_channels=split.in_channels)
@@ -134,5 +135,6 @@ class LiveTrainingEvaluator(Evaluator):
         extras = {"train_loss": final_loss if math.isfinite(final_loss) else None,
                   "val_loss": val_loss / len(split.y_val) if math.isfinite(val_loss) else None,
                   "train_loss_sum": loss_sum if math.isfinite(loss_sum) else None,
-                  "proxy_params": count_parameters(net), "train_seconds": round(time.perf_counter() - start, 4)}
+                  "proxy_params": count_parameters(net), "train_seconds": round(time.perf_counter() - start, 4),
+                  "cpu_seconds": round(time.process_time() - cpu_start, 4)}
         return accuracy, extras
