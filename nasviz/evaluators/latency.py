@@ -88,7 +88,8 @@ class LatencyEvaluator(Evaluator):
                 if time.perf_counter() - start > self.budget_s / 4:
                     break
             deadline = start + self.budget_s
-            while len(times) < self.repeats and (len(times) < 3 or time.perf_counter() < deadline):
+            # stop when the next pass would end past the budget (but take at least 3 samples)
+            while len(times) < self.repeats and (len(times) < 3 or time.perf_counter() + times[-1] < deadline):
                 tick = time.perf_counter()
                 net(x)
                 times.append(time.perf_counter() - tick)
