@@ -18,6 +18,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -292,6 +293,9 @@ class EvaluationJob:
                     finish(futures[future], future.result())
                     if self._cancelled.is_set():
                         raise CancelledError("evaluation cancelled")
+            except BrokenProcessPool:
+                ev.close()  # a worker died (killed, out of memory): start a fresh pool next time
+                raise
             finally:
                 for future in futures:
                     future.cancel()
