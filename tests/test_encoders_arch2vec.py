@@ -224,3 +224,19 @@ def test_shipped_nb201_embeddings_align_with_official_index(name: str) -> None:
     np.testing.assert_allclose(encoder.embed(cells), stored.vectors[indices], atol=1e-4)
     manifest = json.loads((directory / "manifest.json").read_text())
     assert manifest["command"].startswith("nasviz encoders train") and manifest["space"] == "nb201"
+
+
+def test_evaluate_raw_predictive_power_and_edit_distance(nb201_csv: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nasviz.encoders.evaluation import evaluate_encoder, nb201_cifar10_accuracy
+
+    accuracy = nb201_cifar10_accuracy(nb201_csv)
+    assert accuracy.shape == (nb201.NUM_CELLS,) and accuracy.max() == pytest.approx(0.943733, abs=1e-5)
+    assert int(accuracy.argmax()) == 6111  # the NB201 CIFAR-10 optimum
+    monkeypatch.setenv("NASVIZ_DATA", str(nb201_csv.parents[1]))
+    result = evaluate_encoder("raw", "nb201", gp_seeds=1, walk_length=120)
+    power = result["metrics"]["predictive_power"]
+    assert len(power["rmse"]) == 1 and 0 < power["rmse_mean"] < 0.1 and 0 < power["pearson_mean"] <= 1
+    buckets = result["metrics"]["distance_by_edit_distance"]["buckets"]
+    means = [b["mean_l2"] for b in buckets]
+    assert [b["edit_distance"] for b in buckets][:2] == [1, 2] and means == sorted(means)  # raw: L2 = sqrt(2 * edits)
+    assert means[0] == pytest.approx(np.sqrt(2))
