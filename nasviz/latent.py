@@ -77,7 +77,7 @@ def metric_choices(space: str) -> list[MetricChoice]:
 def default_metric(choices: Sequence[MetricChoice]) -> MetricChoice | None:
     """The test accuracy with the most epochs on the first dataset, else the first choice."""
     def rank(c: MetricChoice) -> tuple[int, int, int]:
-        parts = c.key.split("/")
+        parts = c.key.removeprefix(COST_PREFIX).split("/")
         epochs = int(parts[3].removesuffix("ep")) if len(parts) > 3 and parts[3].endswith("ep") else 0
         dataset = parts[1] if len(parts) > 1 else ""
         test = len(parts) > 2 and parts[2] == "test"
@@ -242,8 +242,9 @@ def map_figure(frame: pd.DataFrame, color_key: str | None, *, title: str = "", l
                                    hoverinfo="skip", showlegend=True,
                                    marker={"size": marker_size * 2.6, "color": "rgba(0,0,0,0)",
                                            "line": {"color": SELECTED_COLOR, "width": 2}}))
-    fig.update_layout(title=title or None, dragmode="lasso", height=560, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      legend={"orientation": "h", "y": -0.02}, clickmode="event+select")
+    # no dragmode/clickmode: Streamlit then makes a click select a point (box and lasso are in the mode bar)
+    fig.update_layout(title=title or None, height=560, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      legend={"orientation": "h", "y": -0.02})
     fig.update_xaxes(showticklabels=False, title=None, range=[-1.05, 1.05], zeroline=False)
     fig.update_yaxes(showticklabels=False, title=None, range=[-1.05, 1.05], zeroline=False, scaleanchor="x")
     return fig
@@ -262,6 +263,8 @@ def selected_rows(event: Any) -> list[int]:
         custom = point.get("customdata") if isinstance(point, dict) else None
         if isinstance(custom, (list, tuple)) and custom:
             custom = custom[0]
+        elif isinstance(custom, dict):  # a typed-array row arrives as {"0": ..., "1": ...}
+            custom = custom.get("0", custom.get(0))
         if isinstance(custom, (int, float)) and np.isfinite(custom):
             out.append(int(custom))
     return list(dict.fromkeys(out))
