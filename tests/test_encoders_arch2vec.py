@@ -240,3 +240,19 @@ def test_evaluate_raw_predictive_power_and_edit_distance(nb201_csv: Path, monkey
     means = [b["mean_l2"] for b in buckets]
     assert [b["edit_distance"] for b in buckets][:2] == [1, 2] and means == sorted(means)  # raw: L2 = sqrt(2 * edits)
     assert means[0] == pytest.approx(np.sqrt(2))
+
+
+def test_darts_codec_round_trip() -> None:
+    from nasviz.encoders.graphs import DartsCodec
+
+    space = get_space("darts")
+    codec = get_codec("darts")
+    for genotype in space.sample(40, 2):
+        cell = DartsCodec.normal_only(genotype)
+        adjacency, ops = codec.encode(cell)
+        assert adjacency.shape == (11, 11) and ops.shape == (11,)
+        assert space.cell_id(codec.to_cell(adjacency, ops)) == space.cell_id(cell)
+        assert space.cell_id(codec.constrained_decode(adjacency.astype(float), codec.one_hot(ops))) == space.cell_id(cell)
+    adjacency, ops = codec.encode(DartsCodec.normal_only(space.sample(1, 0)[0]))
+    adjacency[2, 10] = 0  # an op-node that feeds nothing
+    assert codec.to_cell(adjacency, ops) is None

@@ -6,7 +6,7 @@ import numpy as np
 
 from nasviz.encoders.base import GraphCodec
 from nasviz.errors import CellError
-from nasviz.spaces import nb101, nb201
+from nasviz.spaces import darts, nb101, nb201
 
 
 class NB201Codec(GraphCodec):
@@ -101,3 +101,49 @@ class NB101Codec(GraphCodec):
         adjacency[edges[:, 0], edges[:, 1]] = 1
         cell = nb101.make_cell(adjacency, [self.op_names[o] for o in ops])
         return cell if nb101.analyse(cell).valid else None
+
+
+class DartsCodec(GraphCodec):
+    """DARTS as arch2vec encodes it: the normal cell as an 11-node DAG (c_{k-2}, c_{k-1}, 8 op-nodes, output)
+    with 11-wide one-hot ops; decoded genotypes use the normal cell for the reduction cell too."""
+
+    space = "darts"
+    num_nodes = 11
+    op_names = darts.ARCH2VEC_OPS
+    _edge_ops = tuple(darts.ARCH2VEC_OPS.index(op) for op in darts.EDGE_OPS)
+
+    @staticmethod
+    def normal_only(genotype: darts.Genotype) -> darts.Genotype:
+        """The genotype arch2vec trains on: reduction cell = normal cell."""
+        return darts.Genotype(genotype.normal, genotype.normal_concat, genotype.normal, genotype.normal_concat)
+
+    def encode(self, cell: darts.Genotype) -> tuple[np.ndarray, np.ndarray]:
+        if not isinstance(cell, darts.Genotype):
+            raise CellError(f"the DARTS graph encoding takes genotypes, got {type(cell).__name__}")
+        adjacency, onehot = darts.arch2vec_encoding(cell, "normal")
+        return adjacency.astype(np.int8), onehot.argmax(axis=1).astype(np.int64)
+
+    def to_cell(self, adjacency: np.ndarray, op_index: np.ndarray) -> darts.Genotype | None:
+        try:
+            genotype = darts.from_arch2vec(adjacency, op_index.tolist())
+        except (CellError, IndexError):
+            return None
+        return genotype if darts.check_genotype(genotype).valid else None
+
+    def constrained_decode(self, adjacency_prob: np.ndarray, op_prob: np.ndarray) -> darts.Genotype | None:
+        """Per op-node: the most likely non-zero DARTS op and the most likely legal source (c_{k-2}, c_{k-1}
+        or an earlier block, scored by the mean probability of its edges); the two op-nodes of a block take
+        different sources."""
+        pairs = []
+        for block in range(darts.NUM_NODES):
+            scores = []
+            for node in (2 + 2 * block, 3 + 2 * block):
+                per_source = [adjacency_prob[0, node], adjacency_prob[1, node]]
+                per_source += [(adjacency_prob[2 + 2 * b, node] + adjacency_prob[3 + 2 * b, node]) / 2 for b in range(block)]
+                scores.append(np.asarray(per_source))
+            first, second = np.unravel_index(np.argmax(scores[0][:, None] + scores[1][None, :]
+                                                        - np.eye(len(scores[0])) * 1e9), (len(scores[0]),) * 2)
+            for node, source in zip((2 + 2 * block, 3 + 2 * block), (int(first), int(second)), strict=True):
+                op = self._edge_ops[int(np.argmax(op_prob[node, list(self._edge_ops)]))]
+                pairs.append((self.op_names[op], source))
+        return darts.Genotype(tuple(pairs), darts.DEFAULT_CONCAT, tuple(pairs), darts.DEFAULT_CONCAT)

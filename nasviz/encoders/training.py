@@ -127,6 +127,10 @@ def training_data(cfg: TrainConfig, progress: ProgressCallback = no_progress) ->
     else:
         progress(0, 0, f"sampling {cfg.sample_size} {cfg.space} cells")
         sampled = space.sample(cfg.sample_size, cfg.seed)
+        if cfg.space == "darts":  # arch2vec encodes the normal cell only; reduction cell = normal cell
+            from nasviz.encoders.graphs import DartsCodec
+
+            sampled = [DartsCodec.normal_only(g) for g in sampled]
         cells, ids, seen = [], [], set()
         for cell in sampled:
             cid = space.cell_id(cell)
