@@ -203,3 +203,47 @@ def test_walk_page_start_from_url_and_bad_cells(models: list[str]) -> None:
         at.text_input(key="walk_start_text_nb201").set_value(text)
         run(at)
         assert any(message in e.value for e in at.error), (text, [e.value for e in at.error])
+
+
+# ---- the page's backend (nasviz.latent) ---------------------------------------------------------
+
+def test_cost_metrics_and_labels_match_the_space() -> None:
+    from nasviz import latent
+    from nasviz.spaces import get_space
+
+    space = get_space("nb201")
+    ids = [str(i) for i in np.random.default_rng(0).choice(15_625, 300, replace=False)]
+    for kind in ("params", "flops"):
+        for dataset in ("cifar10", "ImageNet16-120"):
+            values = latent.metric_values("nb201", f"cost/{kind}/{dataset}", ids)
+            exact = [getattr(space.cost(cell_from_index(int(c)), dataset), kind) / 1e6 for c in ids]
+            assert np.array_equal(values, np.array(exact))
+    assert latent.cell_labels("nb201", ids) == [cell_from_index(int(c)).arch_str for c in ids]
+    choices = latent.metric_choices("nb201")
+    assert latent.default_metric(choices).key == "cost/params/cifar10"  # no table imported: exact params
+    with pytest.raises(Exception, match="no benchmark table imported for nb201"):
+        latent.metric_values("nb201", "accuracy/cifar10/test/200ep", ids)
+
+
+def test_binned_mean_by_hand() -> None:
+    from nasviz.latent import binned_mean
+
+    x = np.array([-0.9, -0.8, 0.9, 0.95, 0.1, 1.0])
+    y = np.array([-0.9, -0.9, 0.9, 0.9, 0.1, -1.0])
+    values = np.array([1.0, 3.0, 10.0, np.nan, 5.0, 7.0])
+    binned = binned_mean(x, y, values, bins=2)
+    # rows are y bins (bottom first), columns x bins: NaN values are ignored, x = 1.0 falls in the last bin
+    assert binned.counts.tolist() == [[2, 1], [0, 2]]
+    assert binned.mean[0, 0] == 2.0 and binned.mean[0, 1] == 7.0 and binned.mean[1, 1] == 7.5
+    assert np.isnan(binned.mean[1, 0])
+    assert binned.x_centres.tolist() == [-0.5, 0.5]
+
+
+def test_walk_drawing_is_one_vector_document() -> None:
+    from nasviz.latent import walk_drawing
+
+    cells = [cell_from_index(i) for i in (6111, 6112, 17)]
+    pdf = walk_drawing("nb201", [*cells, None], ["a", "b", "c", "invalid"], "pdf", title="walk")
+    assert pdf.startswith(b"%PDF")
+    svg = walk_drawing("nb201", cells, ["step 0", "step 1", "step 2"], "svg").decode()
+    assert svg.count("step ") == 3 and "was " in svg  # changed ops are labelled with the op they replace
