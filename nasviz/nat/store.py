@@ -73,6 +73,9 @@ def save_policy(directory: Path, policy: NatPolicy, manifest: dict[str, Any], su
         atomic_write_bytes(directory / SUPERNET, buffer.getvalue())
     full = {**manifest, "policy_config": policy.config.to_dict()}
     atomic_write_bytes(directory / MANIFEST, (json.dumps(full, indent=1) + "\n").encode())
+    for name in (CHECKPOINT, SUPERNET, MANIFEST):
+        if (directory / name).exists():
+            (directory / name).chmod(0o644)  # readable model files (temporary files are created 0600)
     return directory
 
 

@@ -1,0 +1,180 @@
+"""NAT: transform a cell edge by edge (drag keep / skip / null onto its edges) or let the trained policy do it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from nasviz.errors import NasvizError
+from nasviz.nat.api import metric_delta, optimise, probabilities_table
+from nasviz.nat.cells import get_adapter
+from nasviz.nat.io import parse_cell_text, parse_upload
+from nasviz.nat.page import EditState, cell_choices, cell_json, comparison_rows, genotype_text
+from nasviz.nat.rules import ACTIONS, RULE_LABELS
+from nasviz.spaces import get_space
+from nasviz.ui import setup_page
+from nasviz.ui.cells import show_cell_drawing
+from nasviz.ui.nat_component import editor_data, nat_editor
+
+setup_page("NAT")
+st.title("Neural Architecture Transformer")
+st.caption("NAT (Guo et al., NeurIPS 2019) replaces each edge's op by itself, a skip connection or nothing. Drag the chips "
+           "onto the edges to try transformations yourself, or let the trained GCN policy optimise the cell.")
+
+EDITOR_KEY = "nat_editor"
+STATE_KEY = "nat_state"
+
+# ---- controls --------------------------------------------------------------------------------
+controls = st.columns([2, 3])
+rule = controls[0].radio("Transformation rule", ["paper", "code"], key="nat_rule", format_func=lambda r: RULE_LABELS[r])
+choices = cell_choices()
+source = controls[1].radio("Cell", ["Preset", "Upload or paste"], horizontal=True, key="nat_source")
+
+
+def load(space: str, cell: object, label: str) -> None:
+    st.session_state[STATE_KEY] = EditState(space, cell, label)
+    st.session_state.pop("nat_optimised", None)
+
+
+if source == "Preset":
+    label = controls[1].selectbox("Preset cell", list(choices), key="nat_preset")
+    current = st.session_state.get(STATE_KEY)
+    if current is None or current.label != label:
+        load(*choices[label], label)
+else:
+    with controls[1]:
+        upload_space = st.radio("Space of the cell", ["nat", "nb201"], horizontal=True, key="nat_upload_space",
+                                format_func=lambda s: {"nat": "NAT cell / DARTS genotype", "nb201": "NAS-Bench-201"}[s])
+        which = st.radio("DARTS genotype cell", ["normal", "reduce"], horizontal=True, key="nat_which")
+        upload = st.file_uploader("Upload a cell (JSON or a DARTS genotype text; never unpickled)", key="nat_upload")
+        pasted = st.text_area("...or paste one", key="nat_paste", height=90,
+                              placeholder='{"edges": [["conv_3x3", -1, 0], ["null", -2, 0]], "output": "concat"}')
+        load_clicked = st.button("Load pasted cell", key="nat_load_paste")
+    try:
+        if upload is not None and st.session_state.get("nat_upload_id") != upload.file_id:
+            st.session_state["nat_upload_id"] = upload.file_id
+            cell = parse_upload(upload_space, upload.getvalue(), upload.name, which)
+            load(upload_space, cell, f"upload:{upload.name}")
+        elif load_clicked and pasted.strip():
+            cell = parse_cell_text(upload_space, pasted, which, "pasted cell")
+            load(upload_space, cell, "pasted")
+    except NasvizError as exc:
+        st.error(f"Could not load the cell: {exc}. The previous cell is kept.")
+    if STATE_KEY not in st.session_state:
+        load(*next(iter(choices.values())), next(iter(choices)))
+
+state: EditState = st.session_state[STATE_KEY]
+adapter = get_adapter(state.space)
+space = get_space(adapter.name)
+if state.clamp_to_rule(rule):
+    st.info(f"Actions the {rule} rule does not allow were reset to keep.")
+
+
+def on_drop() -> None:
+    value = st.session_state.get(EDITOR_KEY)
+    drop = value.get("drop") if isinstance(value, dict) else getattr(value, "drop", None)
+    if not drop:
+        return
+    try:
+        st.session_state[STATE_KEY].apply(int(drop["edge"]), str(drop["action"]), st.session_state.get("nat_rule", "paper"))
+        st.session_state.pop("nat_drop_error", None)
+    except (NasvizError, KeyError, TypeError, ValueError) as exc:
+        st.session_state["nat_drop_error"] = str(exc)
+
+
+# ---- the editor -----------------------------------------------------------------------------
+st.subheader(f"Edit {state.label}")
+nat_editor(editor_data(adapter, state.cell, state.actions, rule), key=EDITOR_KEY, on_drop=on_drop)
+if st.session_state.get("nat_drop_error"):
+    st.warning(st.session_state["nat_drop_error"])
+buttons = st.columns([1, 1, 6])
+if buttons[0].button("Undo", key="nat_undo", icon=":material/undo:", disabled=not state.history):
+    state.undo()
+    st.rerun()
+if buttons[1].button("Reset", key="nat_reset", icon=":material/restart_alt:"):
+    state.reset()
+    st.rerun()
+
+result = state.result(rule)
+metric = metric_delta(adapter.name, result)
+cols = st.columns(3)
+after = result.cost_after
+cols[0].metric("Params", f"{(after or result.cost_before).params / 1e6:.4f} M",
+               delta=f"{(after.params - result.cost_before.params) / 1e6:+.4f} M" if after else "invalid",
+               delta_color="inverse")
+cols[1].metric("MAdds", f"{(after or result.cost_before).flops / 1e6:.2f} M",
+               delta=f"{(after.flops - result.cost_before.flops) / 1e6:+.2f} M" if after else "invalid",
+               delta_color="inverse")
+if metric.get("metric_after") is not None:
+    kind = "true" if metric["metric_measured"] else "predicted"
+    cols[2].metric(f"Accuracy ({kind})", f"{metric['metric_after']:.2f} %",
+                   delta=f"{metric['metric_delta']:+.2f}" if metric.get("metric_delta") is not None else None,
+                   help=metric["metric"])
+elif adapter.name == "nb201":
+    cols[2].caption("Import the NB201 table for true accuracies: `nasviz data import nb201-merged "
+                    "$NASVIZ_DATA/nasbench201/nb201_merged.csv`")
+else:
+    cols[2].caption("No trained NAT supernet: `nasviz nat train --space nat --reward supernet` predicts accuracies.")
+st.caption(f"Cost of the {space.title} network stacking the cell ({result.cost_before.dataset}); after = the transformed "
+           "cell pruned of null-cut parts.")
+if not result.valid:
+    st.error(f"The transformed cell is invalid: {result.reason}")
+for note in result.notes:
+    st.caption(f"Pruning: {note}")
+
+# ---- NAT policy -------------------------------------------------------------------------------
+st.subheader("Optimise with NAT")
+opt_cols = st.columns([1, 1, 4])
+samples = opt_cols[0].number_input("Samples K (best by reward)", min_value=0, max_value=50, value=0, step=1,
+                                   key="nat_samples", help="0 = greedy; K > 1 keeps the best of K sampled transformations")
+if opt_cols[1].button("Optimise with NAT", key="nat_optimise", type="primary", icon=":material/auto_fix_high:"):
+    try:
+        st.session_state["nat_optimised"] = optimise(adapter.name, state.cell, rule, int(samples))
+    except NasvizError as exc:
+        st.session_state.pop("nat_optimised", None)
+        st.error(f"NAT could not optimise this cell: {exc}")
+
+optimised = st.session_state.get("nat_optimised")
+if optimised is not None and optimised.get("original") == adapter.to_json(state.cell) and optimised.get("rule") == rule:
+    st.caption(f"Policy: {optimised['policy']['path']} ({optimised['decision']})")
+    table = pd.DataFrame(probabilities_table(optimised))
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={f"p({a})": st.column_config.ProgressColumn(f"p({a})", min_value=0.0, max_value=1.0,
+                                                                           format="%.2f") for a in ACTIONS})
+    if st.button("Load the policy's actions into the editor", key="nat_use_policy"):
+        state.set_all([ACTIONS.index(a["action"]) for a in optimised["actions"]])
+        st.rerun()
+    transformed = space.parse(optimised["transformed"])
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Original**")
+        show_cell_drawing(space, state.cell, key="nat_draw_original", file_stem="nat_original")
+    with right:
+        st.markdown("**NAT-optimised** (differences highlighted)")
+        show_cell_drawing(space, transformed, highlight_diff=state.cell, key="nat_draw_optimised",
+                          file_stem="nat_optimised")
+    policy_result = state.__class__(adapter.name, state.cell, state.label,
+                                    [ACTIONS.index(a["action"]) for a in optimised["actions"]]).result(rule)
+    rows = comparison_rows(adapter.name, policy_result, optimised)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    downloads = st.columns(4)
+    downloads[0].download_button("Optimised cell (JSON)", cell_json(adapter.name, transformed), "nat_optimised.json",
+                                 "application/json", key="nat_dl_json", on_click="ignore")
+    if policy_result.pruned is not None:
+        downloads[1].download_button("Pruned cell (JSON)", cell_json(adapter.name, policy_result.pruned),
+                                     "nat_optimised_pruned.json", "application/json", key="nat_dl_pruned",
+                                     on_click="ignore")
+    genotype = genotype_text(adapter.name, transformed)
+    if genotype:
+        downloads[2].download_button("Genotype", genotype, "nat_optimised_genotype.txt", "text/plain",
+                                     key="nat_dl_genotype", on_click="ignore")
+    downloads[3].download_button("Comparison (CSV)", pd.DataFrame(rows).to_csv(index=False), "nat_comparison.csv",
+                                 "text/csv", key="nat_dl_csv", on_click="ignore")
+
+# ---- your transformation ------------------------------------------------------------------------
+with st.expander("Your transformation: drawing and downloads"):
+    show_cell_drawing(space, result.transformed, highlight_diff=state.cell, key="nat_draw_edit", file_stem="nat_edited")
+    rows = comparison_rows(adapter.name, result, metric)
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    st.download_button("Transformed cell (JSON)", cell_json(adapter.name, result.transformed), "nat_transformed.json",
+                       "application/json", key="nat_dl_edit_json", on_click="ignore")
