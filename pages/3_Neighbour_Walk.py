@@ -216,12 +216,13 @@ for column, walk in zip(columns, walks, strict=True):
 # ---- decoded interpolation ---------------------------------------------------------------------
 
 st.subheader("Decode a latent interpolation")
-decoders = [e for e in [encoder] + others if has_decoder(e)]
-if not decoders:
+# which encoders decode is known only by importing their models (torch): do it when the section is opened
+if st.toggle("Decode points between two cells", key="walk_decode",
+             help="Interpolates linearly between the latents of two cells and decodes each point; decodes that "
+                  "are not cells of the space are flagged invalid.") and not (
+        decoders := [e for e in [encoder] + others if has_decoder(e)]):
     st.info("None of the trained encoders has a decoder (arch2vec, GAE and VGAE do).")
-elif st.toggle("Decode points between two cells", key="walk_decode",
-               help="Interpolates linearly between the latents of two cells and decodes each point; decodes that "
-                    "are not cells of the space are flagged invalid."):
+elif st.session_state.get("walk_decode"):
     row = st.columns([2, 3, 1, 1])
     decoder_name = row[0].selectbox("Decoder", decoders, key=f"walk_decoder_{space.name}")
     end_key = f"walk_end_text_{space.name}"

@@ -86,7 +86,10 @@ def drawings(at: AppTest) -> int:
     return sum("nasviz-cell-drawing" in body for body in bodies)
 
 
-def test_latent_page_without_models_says_how_to_train() -> None:
+def test_latent_page_without_models_says_how_to_train(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import nasviz.encoders.store as store
+
+    monkeypatch.setattr(store, "MODELS_DIR", tmp_path / "no_shipped_models")
     at = run(AppTest.from_file(LATENT, default_timeout=60))
     assert any("nasviz encoders train arch2vec --space nb201" in w.value for w in at.warning)
 
@@ -180,6 +183,7 @@ def test_walk_page_from_carried_cell(models: list[str], table: None) -> None:
     assert at.query_params["cell"] == ["6111"] or at.query_params["cell"] == "6111"
     # the same walk under two encoders, side by side
     at.toggle(key="walk_compare").set_value(True)
+    at.session_state["walk_second_nb201"] = "mixed"
     run(at)
     labels = [m.label for m in at.metric]
     assert "mixed: mean edit distance per step" in labels and drawings(at) == 32
@@ -203,6 +207,27 @@ def test_walk_page_start_from_url_and_bad_cells(models: list[str]) -> None:
         at.text_input(key="walk_start_text_nb201").set_value(text)
         run(at)
         assert any(message in e.value for e in at.error), (text, [e.value for e in at.error])
+
+
+def test_walk_page_decodes_with_a_shipped_decoder(models: list[str]) -> None:
+    from nasviz.encoders.store import find_model_dir
+
+    if find_model_dir("nb201", "arch2vec") is None:
+        pytest.skip("no trained arch2vec model for nb201 (models/nb201/arch2vec)")
+    at = walk_page()
+    at.session_state["walk_start"] = {"space": "nb201", "cell_id": "6111", "encoder": "arch2vec", "time": 2.0}
+    at.session_state["walk_steps"] = 3
+    at.session_state["walk_decode"] = True
+    at.session_state["walk_end_text_nb201"] = "0"
+    at.session_state["walk_decode_steps"] = 4
+    run(at)
+    metrics = {m.label: m.value for m in at.metric}
+    valid = float(metrics["Valid decodes"].rstrip("%")) / 100
+    invalid = int(metrics["Invalid decodes"])
+    decoded = at.dataframe[1].value
+    assert len(decoded) == 5 and decoded["t"].tolist() == pytest.approx([0, 0.25, 0.5, 0.75, 1.0])
+    assert invalid == int((~decoded["valid"]).sum()) and valid == pytest.approx(decoded["valid"].mean(), abs=0.01)
+    assert drawings(at) == 4 + int(decoded["valid"].sum())
 
 
 # ---- the page's backend (nasviz.latent) ---------------------------------------------------------
