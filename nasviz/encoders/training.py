@@ -292,9 +292,10 @@ def fit_and_save(cfg: TrainConfig, out_dir: Path | None = None, command: str | N
         vectors = encoder.vectors(get_codec(cfg.space).dataset(data.embed_cells, data.embed_ids))
         manifest["metrics"] = {}
     else:
-        fit_started = time.perf_counter()
+        fit_started, cpu_started = time.perf_counter(), time.process_time()
         model, history = train_autoencoder(cfg, data.train(), progress)
         train_seconds = time.perf_counter() - fit_started
+        manifest["training_cpu_seconds"] = round(time.process_time() - cpu_started, 2)
         encoder = GRAPH_ENCODERS[cfg.encoder](cfg.space, model, manifest)
         manifest["model"] = model.cfg.to_dict()
         manifest["history"] = history
