@@ -35,15 +35,15 @@ SUPERNET_OPS: tuple[str, ...] = tuple(op for op in NAT_OPS if op != "null")
 
 @dataclass(frozen=True)
 class SupernetConfig:
-    channels: int = 12
+    channels: int = 8
     cells: int = 3
     nodes: int = 4
-    steps: int = 800
+    steps: int = 300
     batch_size: int = 64
     lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 3e-4
-    eval_images: int = 256
+    eval_images: int = 128
     seed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
