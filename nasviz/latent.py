@@ -323,8 +323,9 @@ def selected_rows(event: Any) -> list[int]:
 
 def density_figure(frame: pd.DataFrame, key: str, *, bins: int = 51, title: str = "", label: str = "",
                    color_range: tuple[float, float] | None = None, mask: np.ndarray | None = None,
-                   highlight_above: float | None = None) -> tuple[go.Figure, BinnedMap]:
-    """Binned-mean map of ``key`` (figure 4); ``highlight_above`` marks cells at or above a value in red."""
+                   highlight_above: float | None = None, highlight_below: float | None = None) -> tuple[go.Figure, BinnedMap]:
+    """Binned-mean map of ``key`` (figure 4); ``highlight_above`` (``highlight_below``) marks the cells at or above
+    (at or below) a value in red, like arch2vec's overlay of the cells above 94 %."""
     rows = frame if mask is None else frame[np.asarray(mask, dtype=bool)]
     binned = binned_mean(rows["x"].to_numpy(), rows["y"].to_numpy(), rows[key].to_numpy(), bins=bins)
     zmin, zmax = color_range if color_range is not None else (None, None)
@@ -332,9 +333,11 @@ def density_figure(frame: pd.DataFrame, key: str, *, bins: int = 51, title: str 
                                zmin=zmin, zmax=zmax, customdata=binned.counts,
                                hovertemplate="mean %{z:.4g}<br>%{customdata} cells<extra></extra>",
                                colorbar={"title": {"text": label or key, "side": "right"}, "thickness": 12}))
-    if highlight_above is not None:
-        top = rows[rows[key] >= highlight_above]
-        fig.add_trace(go.Scatter(x=top["x"], y=top["y"], mode="markers", name=f"≥ {highlight_above:g}",
+    for bound, name in ((highlight_above, "≥"), (highlight_below, "≤")):
+        if bound is None:
+            continue
+        top = rows[rows[key] >= bound] if name == "≥" else rows[rows[key] <= bound]
+        fig.add_trace(go.Scatter(x=top["x"], y=top["y"], mode="markers", name=f"{name} {bound:.4g}",
                                  marker={"size": 4, "color": SELECTED_COLOR}, hoverinfo="skip"))
     fig.update_layout(title=title or None, height=560, margin={"l": 10, "r": 10, "t": 40, "b": 10},
                       legend={"orientation": "h", "y": -0.02}, plot_bgcolor="white")

@@ -237,7 +237,8 @@ shared_range = color_range(frames, color_key)
 if view.startswith("Binned") and color_key:
     options = st.columns(3)
     bins = options[0].slider("Bins per axis", 10, 120, 51, key="latent_bins")
-    mark_top = options[1].toggle("Mark the top 1 %", key="latent_top", help="Red dots: cells at or above the 99th percentile.")
+    mark_top = options[1].toggle("Mark the best 1 %", key="latent_top",
+                                 help="Red dots: the 1 % best cells (highest accuracy; lowest latency, size or FLOPs).")
 columns = st.columns(len(frames)) if frames else []
 for column, (name, frame) in zip(columns, frames.items(), strict=True):
     with column:
@@ -246,12 +247,14 @@ for column, (name, frame) in zip(columns, frames.items(), strict=True):
         mask = latent.range_mask(frame, filters) if filters else None
         stem = f"latent_{space.name}_{name}_{drawn}"
         if view.startswith("Binned") and color_key:
-            threshold = None
-            if mark_top:
+            above = below = None
+            if mark_top:  # the best 1 %: highest accuracy, lowest latency / size
                 higher = next((c.higher_is_better for c in choices if c.key == color_key), True)
                 threshold = float(np.nanpercentile(frame[color_key].to_numpy(dtype=np.float64), 99 if higher else 1))
+                above, below = (threshold, None) if higher else (None, threshold)
             fig, binned = latent.density_figure(frame, color_key, bins=bins, title=title, label=labels.get(color_key, ""),
-                                                color_range=shared_range, mask=mask, highlight_above=threshold)
+                                                color_range=shared_range, mask=mask, highlight_above=above,
+                                                highlight_below=below)
             grid = pd.DataFrame({"y": np.repeat(binned.y_centres, bins), "x": np.tile(binned.x_centres, bins),
                                  "mean": binned.mean.reshape(-1), "cells": binned.counts.reshape(-1)})
             show_figure(fig, f"{stem}_density", data=grid, key=f"density_{name}_{drawn}")
