@@ -14,9 +14,9 @@ _COMMAND_MODULES = (
     "nasviz.cli.cells",
     "nasviz.cli.data",
     "nasviz.cli.query",
-    "nasviz.cli.projections",
     "nasviz.cli.nat",
     "nasviz.cli.encoders",
+    "nasviz.cli.projections",  # after encoders: adds `encoders project` to its group
 )
 
 
