@@ -69,3 +69,15 @@ def test_cells_too_large_for_the_policy() -> None:
     cell = parse_cell_text("nat", json.dumps({"edges": edges, "output": "concat", "concat": [9]}))
     with pytest.raises(CellError, match="at most 8"):
         adapter.check_size(cell, 8)
+
+
+def test_genotype_download_round_trips() -> None:
+    from nasviz.nat.page import genotype_text
+    from nasviz.spaces.nat import preset_cells
+
+    presets = preset_cells()
+    for name in ("VGG", "ResNet_V2", "DARTS_V2_normal"):
+        text = genotype_text("nat", presets[name])
+        assert parse_cell_text("nat", text) == presets[name]
+    with pytest.raises(CellError, match="not a literal"):
+        parse_cell_text("nat", "Genotype(normal=[('conv_3x3', 1, 2), ('null', 0, 2)] + __import__('os').listdir())")

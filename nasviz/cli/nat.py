@@ -116,8 +116,7 @@ def _human_apply(result: dict[str, Any]) -> str:
                      f"({result['delta_params']:+,}); MAdds {result['cost_before']['madds']:,} -> "
                      f"{result['cost_after']['madds']:,} ({result['delta_madds']:+,})")
     if result.get("metric_delta") is not None:
-        kind = "true" if result["metric_measured"] else "predicted"
-        lines.append(f"{kind} {result['metric']}: {result['metric_before']} -> {result['metric_after']} "
+        lines.append(f"{result['metric']}: {result['metric_before']} -> {result['metric_after']} "
                      f"({result['metric_delta']:+.2f})")
     return "\n".join(lines)
 

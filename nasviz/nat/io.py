@@ -38,7 +38,9 @@ def parse_cell_text(space: str, text: str, which: str = "normal", source: str = 
     if not text:
         raise CellError(f"{source}: empty input: expected a cell")
     try:
-        if adapter.name == "nat" and text.startswith("Genotype"):
+        if adapter.name == "nat" and text.startswith("Genotype") and _has_triples(text):
+            cell = nat_genotype_from_text(text, which)
+        elif adapter.name == "nat" and text.startswith("Genotype"):
             from nasviz.spaces.darts import genotype_from_python
             from nasviz.spaces.nat import nat_from_darts
 
@@ -59,6 +61,42 @@ def parse_cell_text(space: str, text: str, which: str = "normal", source: str = 
     if not validity.valid:
         raise CellError(f"{source}: not a valid {adapter.space.name} cell: {validity.reason}")
     return cell
+
+
+def _has_triples(text: str) -> bool:
+    import re
+
+    return re.search(r"\(\s*['\"][\w]+['\"]\s*,\s*-?\d+\s*,\s*-?\d+\s*\)", text) is not None
+
+
+def nat_genotype_from_text(text: str, which: str = "normal") -> Any:
+    """A NAT cell from the NAT code's genotype form ``Genotype(normal=[(op, from, to), ...], normal_concat=[...], ...)``
+    (inputs 0, 1), read with :mod:`ast` literals only (nothing is executed)."""
+    import ast
+
+    from nasviz.spaces.nat import NatCell
+
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise CellError(f"malformed genotype text: {exc.msg} (line {exc.lineno}, column {exc.offset})") from None
+    call = tree.body
+    if not isinstance(call, ast.Call) or not isinstance(call.func, ast.Name) or call.func.id != "Genotype":
+        raise CellError("expected Genotype(normal=[...], normal_concat=[...], reduce=[...], reduce_concat=[...])")
+    fields = {}
+    for keyword in call.keywords:
+        try:
+            fields[keyword.arg] = ast.literal_eval(keyword.value)
+        except ValueError:
+            raise CellError(f"genotype field {keyword.arg!r} is not a literal list") from None
+    name = "reduce" if which == "reduce" else "normal"
+    if name not in fields:
+        raise CellError(f"the genotype has no {name!r} field")
+    edges = fields[name]
+    if not isinstance(edges, (list, tuple)) or not all(isinstance(e, (list, tuple)) and len(e) == 3 for e in edges):
+        raise CellError(f"genotype field {name!r} must list (op, from, to) triples")
+    concat = fields.get(f"{name}_concat")
+    return NatCell(tuple(tuple(e) for e in edges), "concat", tuple(concat) if concat is not None else None)
 
 
 def parse_upload(space: str, data: bytes, filename: str = "upload", which: str = "normal") -> Any:

@@ -116,8 +116,9 @@ def cell_json(space: str, cell: Any) -> str:
 
 
 def genotype_text(space: str, cell: Any) -> str | None:
-    """A DARTS ``Genotype(...)`` text for a NAT cell with 4 nodes of DARTS ops (the cell as both normal and reduce),
-    else None."""
+    """The cell as a genotype text: a DARTS ``Genotype(...)`` (the cell as both normal and reduce cell) when it is a
+    DARTS cell (4 nodes, DARTS ops, no null), else the NAT code's form with ``(op, from, to)`` triples (inputs 0, 1);
+    None for NB201 cells (their arch string is the JSON download)."""
     if get_adapter(space).name != "nat":
         return None
     from nasviz.spaces.darts import genotype_to_python
@@ -126,4 +127,7 @@ def genotype_text(space: str, cell: Any) -> str | None:
     try:
         return genotype_to_python(nat_to_darts(cell, cell))
     except CellError:
-        return None
+        pass
+    triples = ", ".join(f"({op!r}, {src}, {dst})" for op, src, dst in cell.edges)
+    concat = list(cell.output_nodes())
+    return f"Genotype(normal=[{triples}], normal_concat={concat}, reduce=[{triples}], reduce_concat={concat})"

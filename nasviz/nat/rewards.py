@@ -103,10 +103,12 @@ class EvaluatorReward(Reward):
         todo = []
         for i, cell in enumerate(cells):
             validity, _ = adapter.transformed_validity(cell)
-            if validity.valid:
+            if validity.valid or adapter.name == "nb201":  # NB201 degenerate cells are members with their own results
                 todo.append(i)
         if todo:
-            results = self.evaluator.evaluate([adapter.prune(cells[i]) for i in todo])
+            # NAT cells are evaluated pruned (what would be built); NB201 cells as they are (table ids)
+            chosen = [cells[i] if adapter.name == "nb201" else adapter.prune(cells[i]) for i in todo]
+            results = self.evaluator.evaluate(chosen)
             for i, result in zip(todo, results, strict=True):
                 out[i] = result.value if not math.isnan(result.value) else self.invalid_value
         return out
