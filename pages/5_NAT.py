@@ -99,11 +99,17 @@ result = state.result(rule)
 metric = metric_delta(adapter.name, result)
 cols = st.columns(3)
 after = result.cost_after
+
+
+def change(new: int, old: int, scale: float, digits: int) -> str | None:
+    return None if new == old else f"{(new - old) / scale:+.{digits}f} M"
+
+
 cols[0].metric("Params", f"{(after or result.cost_before).params / 1e6:.4f} M",
-               delta=f"{(after.params - result.cost_before.params) / 1e6:+.4f} M" if after else "invalid",
+               delta=change(after.params, result.cost_before.params, 1e6, 4) if after else "invalid",
                delta_color="inverse")
 cols[1].metric("MAdds", f"{(after or result.cost_before).flops / 1e6:.2f} M",
-               delta=f"{(after.flops - result.cost_before.flops) / 1e6:+.2f} M" if after else "invalid",
+               delta=change(after.flops, result.cost_before.flops, 1e6, 2) if after else "invalid",
                delta_color="inverse")
 if metric.get("metric_after") is not None:
     kind = "true" if metric["metric_measured"] else "predicted"

@@ -14,7 +14,7 @@ from nasviz.spaces.nat import NAT_OPS, NatCell, check_nat_cell, nat_from_darts, 
 from nasviz.spaces.nb201 import OPS as NB201_OPS
 from nasviz.spaces.nb201 import NB201Cell
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                            HealthCheck.filter_too_much])
 
 

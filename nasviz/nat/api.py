@@ -91,7 +91,12 @@ def optimise(space: str, cell: Any, rule: str | None = None, samples: int = 0, d
     rule = check_rule(rule or loaded.rule)
     adapter.check_size(parsed, loaded.policy.config.max_nodes)
     reward = selection_reward(adapter.name) if samples > 1 else None
-    decision = decide(loaded.policy, adapter, [parsed], rule, samples=samples if reward else 0, reward=reward, seed=seed)
+    try:
+        decision = decide(loaded.policy, adapter, [parsed], rule, samples=samples if reward else 0, reward=reward,
+                          seed=seed)
+    except NasvizError:  # the reward cannot score this cell (e.g. larger than the supernet): greedy decision
+        reward = None
+        decision = decide(loaded.policy, adapter, [parsed], rule)
     result = transform(adapter, parsed, decision.actions[0], rule, dataset)
     out = result.to_dict(adapter)
     out["rule_label"] = RULE_LABELS[rule]
