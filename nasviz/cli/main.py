@@ -17,6 +17,7 @@ _COMMAND_MODULES = (
     "nasviz.cli.nat",
     "nasviz.cli.encoders",
     "nasviz.cli.projections",  # after encoders: adds `encoders project` to its group
+    "nasviz.cli.search",
 )
 
 

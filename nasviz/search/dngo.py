@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from scipy.optimize import minimize
 from scipy.stats import norm
+from threadpoolctl import threadpool_limits
 from torch import nn
 
 from nasviz.errors import ConfigError
@@ -54,6 +55,10 @@ class BayesianLinearRegression:
         self.beta = 1.0
 
     def fit(self, phi: np.ndarray, y: np.ndarray) -> BayesianLinearRegression:
+        with threadpool_limits(limits=1):  # tiny matrices: threads only contend
+            return self._fit(phi, y)
+
+    def _fit(self, phi: np.ndarray, y: np.ndarray) -> BayesianLinearRegression:
         phi = np.asarray(phi, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         n, k = phi.shape
@@ -89,7 +94,7 @@ class BayesianLinearRegression:
         """Predictive mean and variance (noise included)."""
         phi = np.asarray(phi, dtype=np.float64)
         mean = phi @ self.mean
-        var = np.einsum("ij,jk,ik->i", phi, self._cov, phi) + 1.0 / self.beta
+        var = ((phi @ self._cov) * phi).sum(axis=1) + 1.0 / self.beta
         return mean, np.maximum(var, 1e-12)
 
 

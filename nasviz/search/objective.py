@@ -174,6 +174,13 @@ class TableObjective(Objective):
                             self.protocol.maximize)  # DataError: no cell satisfies the constraint
 
     def reference(self, constraint: Constraint | None) -> dict[str, Any]:
+        key = None if constraint is None else (constraint.max_latency, constraint.joint)
+        cache = self.__dict__.setdefault("_reference_cache", {})
+        if key not in cache:
+            cache[key] = self._reference(constraint)
+        return cache[key]
+
+    def _reference(self, constraint: Constraint | None) -> dict[str, Any]:
         from nasviz.data import constrained_optimum, optimum, pareto_front
 
         p = self.protocol

@@ -14,6 +14,7 @@ import math
 import os
 import socket
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -139,6 +140,7 @@ class RunStore:
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else default_store_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
         try:
             with self._connect() as conn:
                 conn.execute("PRAGMA journal_mode=WAL")
@@ -149,15 +151,24 @@ class RunStore:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=30.0)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA busy_timeout=30000")
-        try:
-            with conn:  # one transaction
-                yield conn
-        finally:
+        """This thread's connection (kept open: closing the last WAL connection checkpoints), in a transaction."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30.0)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: safe against a crashed process
+            self._local.conn = conn
+        with conn:  # one transaction
+            yield conn
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread's store object is collected)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
             conn.close()
+            self._local.conn = None
 
     # ---- runs -----------------------------------------------------------------------------
     def create_run(self, *, strategy: str, seed: int, config: dict[str, Any], data_version: str, budget: int,

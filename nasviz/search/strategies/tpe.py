@@ -3,7 +3,9 @@
 One categorical parameter per edge/op of the space. Under a latency constraint each trial carries
 ``latency - L`` as an Optuna constraint (c-TPE); with ``Joint=1`` the study is two-objective
 (maximise the signal, minimise the latency: MOTPE). A proposal that repeats a known cell is told at
-once with the known result (TPE still learns from it) and TPE is asked again, so every query is new.
+once with the known result (TPE still learns from it) and TPE is asked again, so every query is new; after
+``max_repeat_proposals`` repeats in a row the query is an unvisited one-edit neighbour of the last
+proposal (a random unvisited cell when there is none), enqueued into the study so TPE sees it.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from nasviz.search.base import Observation, SearchContext, Strategy
 class TPESearch(Strategy):
     name = "tpe"
     title = "TPE (Optuna)"
-    defaults: dict[str, Any] = {"n_startup_trials": 10, "n_ei_candidates": 24, "multivariate": False,
-                                "max_repeat_proposals": 100}
+    defaults: dict[str, Any] = {"n_startup_trials": 10, "n_ei_candidates": 24, "multivariate": True,
+                                "max_repeat_proposals": 5}
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
         super().__init__(context, seed, **settings)
@@ -48,6 +50,7 @@ class TPESearch(Strategy):
         self.study.tell(trial, values if len(values) > 1 else values[0])
 
     def _ask_one(self, batch: set[str]) -> Any:
+        last = None
         for _ in range(int(self.settings["max_repeat_proposals"])):
             trial = self.study.ask(self.distributions)
             cell = self.moves.cell_from_params(trial.params)
@@ -55,6 +58,7 @@ class TPESearch(Strategy):
                 self.study.tell(trial, state=TrialState.FAIL)
                 continue
             cid = self.moves.cell_id(cell)
+            last = cell
             if cid in self.known:
                 self._finish(trial, self.known[cid])  # a repeat: TPE learns it again, no new query
                 continue
@@ -63,7 +67,9 @@ class TPESearch(Strategy):
                 continue
             self.pending[cid] = trial
             return cell
-        cell = self.random_new_cell(batch | set(self.pending))
+        excluded = batch | set(self.pending)
+        options = [c for c in self.moves.neighbours(last) if self.is_new(c, excluded)] if last is not None else []
+        cell = options[int(self.rng.integers(len(options)))] if options else self.random_new_cell(excluded)
         self.pending[self.moves.cell_id(cell)] = self._enqueued_trial(cell)
         return cell
 

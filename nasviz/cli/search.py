@@ -1,0 +1,196 @@
+"""``nasviz search`` (several seeds of one strategy) and ``nasviz runs list|show|export|resume``."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from nasviz.cli.common import JSON_OPTION, emit, handles_errors
+from nasviz.errors import ConfigError
+from nasviz.progress import tqdm_progress
+
+runs_app = typer.Typer(help="Stored search runs: list, show, export, resume.", no_args_is_help=True)
+
+
+def parse_settings(items: list[str] | None) -> dict[str, Any]:
+    """``key=value`` strategy settings; values are JSON when they parse (numbers, true/false), else text."""
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ConfigError(f"bad --set {item!r}: expected KEY=VALUE, e.g. population_size=20")
+        key, value = item.split("=", 1)
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def _fmt(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """Human text of :func:`nasviz.search.multi.seeds_report`."""
+    protocol = report["protocol"]
+    lines = [f"{report['config']['algo']} on {protocol['space']} {protocol['dataset']}: {protocol['note']}",
+             f"data version {protocol['data_version']}"]
+    key = protocol["reported"][0]
+    for run in report["runs"]:
+        extra = ""
+        if "feasibility_ratio" in run:
+            extra = f"  latency {_fmt(run['latency'])} ms  feasible {_fmt(run['feasibility_ratio'])}"
+        lines.append(f"  seed {run['seed']:>3} (run {run['run_id']}): signal {_fmt(run['best_signal'])}  "
+                     f"{key} {_fmt((run['reported'] or {}).get(key))}{extra}  {run['best_cell']}")
+    for q, stats in report["mean"][key].items():
+        lines.append(f"  at {q:>4} queries: {key} {_fmt(stats['mean'])} +- {_fmt(stats['std'])} "
+                     f"({stats['with_result']}/{stats['runs']} runs)")
+    if "feasibility_ratio_mean" in report:
+        opt = (report.get("constrained_optimum") or {}).get("signal", {})
+        lines.append(f"  feasibility ratio {report['feasibility_ratio_mean']:.3f}; "
+                     f"{report['reached_signal_optimum']}/{len(report['runs'])} seeds found the constrained optimum "
+                     f"by signal ({_fmt(opt.get('value'))}, cell {opt.get('cell_id')})")
+    return "\n".join(lines)
+
+
+@handles_errors
+def search_command(
+    space: str = typer.Option("nb201", "--space", help="Search space."),
+    dataset: str = typer.Option("cifar10", "--dataset", help="Dataset of the benchmark metrics."),
+    algo: str = typer.Option("random", "--algo", help="Strategy: random, re, ls, tpe, arch2vec-bo, arch2vec-rl."),
+    budget: int = typer.Option(192, "--budget", help="Queries per run."),
+    seeds: int = typer.Option(1, "--seeds", help="Number of seeds (runs)."),
+    seed_start: int = typer.Option(0, "--seed-start", help="First seed."),
+    batch_size: int = typer.Option(1, "--batch-size", help="Cells asked per iteration."),
+    signal: str | None = typer.Option(None, "--signal", help="Metric key of the search signal (default: protocol)."),
+    reported: list[str] | None = typer.Option(None, "--reported", help="Metric key(s) to report (default: protocol)."),
+    device: str | None = typer.Option(None, "--device", help="Device of a latency constraint, e.g. pixel3."),
+    max_latency: float | None = typer.Option(None, "--max-latency", help="Latency limit L in ms."),
+    joint: int = typer.Option(0, "--joint", help="0: accuracy s.t. latency <= L; 1: joint ranking (AG-Net)."),
+    settings: list[str] | None = typer.Option(None, "--set", help="Strategy setting KEY=VALUE (repeatable)."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Run a search for several seeds and print per-seed results and mean +- std."""
+    from nasviz.search.multi import prepare_runs, run_prepared, seeds_report
+    from nasviz.search.runner import SearchConfig
+
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+    config = SearchConfig(space=space, dataset=dataset, algo=algo, budget=budget, seed=seed_start, batch_size=batch_size,
+                          signal=signal, reported=list(reported) if reported else None, device=device,
+                          max_latency=max_latency, joint=joint, settings=parse_settings(settings))
+    runners = prepare_runs(config, list(range(seed_start, seed_start + seeds)))  # all checks before the bar
+    with tqdm_progress(f"search {algo}", seeds * budget, enabled=not as_json) as progress:
+        results = run_prepared(runners, progress=progress)
+    emit(seeds_report(results), as_json, format_report)
+
+
+def _run_row(run: Any) -> dict[str, Any]:
+    best = (run.summary or {}).get("best") or {}
+    protocol = run.config.get("protocol", {})
+    key = (protocol.get("reported") or [None])[0]
+    return {"id": run.id, "created": run.created, "status": run.status, "strategy": run.strategy, "seed": run.seed,
+            "space": run.config.get("space"), "dataset": run.config.get("dataset"), "queries": run.queries,
+            "budget": run.budget, "best_signal": best.get("signal"),
+            "best_reported": (best.get("reported") or {}).get(key) if key else None,
+            "device": run.config.get("device"), "max_latency": run.config.get("max_latency")}
+
+
+@runs_app.command("list")
+@handles_errors
+def runs_list(status: str | None = typer.Option(None, "--status", help="running, stopped, finished or crashed."),
+              limit: int = typer.Option(50, "--limit"), as_json: bool = JSON_OPTION) -> None:
+    """List stored runs, newest first."""
+    from nasviz.search.store import RunStore
+
+    rows = [_run_row(r) for r in RunStore().list_runs(status, limit)]
+
+    def human(rows: list[dict[str, Any]]) -> str:
+        if not rows:
+            return "no stored runs"
+        head = f"{'id':>5} {'status':9} {'strategy':12} {'seed':>4} {'space':6} {'dataset':9} {'queries':>9} {'best':>7}  created"
+        body = [f"{r['id']:>5} {r['status']:9} {r['strategy']:12} {r['seed']:>4} {r['space'] or '':6} "
+                f"{r['dataset'] or '':9} {r['queries']:>4}/{r['budget']:<4} {_fmt(r['best_reported']):>7}  {r['created']}"
+                for r in rows]
+        return "\n".join([head, *body])
+
+    emit(rows, as_json, human)
+
+
+@runs_app.command("show")
+@handles_errors
+def runs_show(run_id: int = typer.Argument(..., help="Run id."), queries: bool = typer.Option(False, "--queries"),
+              as_json: bool = JSON_OPTION) -> None:
+    """A run's configuration, protocol, summary (and queries)."""
+    from nasviz.search.store import RunStore
+
+    store = RunStore()
+    run = store.get_run(run_id)
+    doc: dict[str, Any] = run.to_dict()
+    if queries:
+        doc["queries_made"] = [q.to_dict() for q in store.queries(run_id)]
+
+    def human(doc: dict[str, Any]) -> str:
+        row = _run_row(run)
+        protocol = doc["config"].get("protocol", {})
+        lines = [f"run {doc['id']}: {doc['strategy']} seed {doc['seed']} on {row['space']} {row['dataset']} "
+                 f"- {doc['status']} ({doc['queries']}/{doc['budget']} queries)",
+                 f"protocol: {protocol.get('note', '')} (data version {doc['data_version']})"]
+        if doc.get("error"):
+            lines.append(f"error: {doc['error']}")
+        best = (doc.get("summary") or {}).get("best")
+        if best:
+            lines.append(f"best: {best['cell']} signal {_fmt(best['signal'])} reported {best['reported']}")
+        for q, entry in (doc.get("summary") or {}).get("at", {}).items():
+            if entry:
+                lines.append(f"  at {q:>4}: {entry['reported']}")
+        for rec in doc.get("queries_made", []):
+            lines.append(f"  q{rec['query']:>4} it{rec['iteration']:>4} {rec['cell_id']:>8} signal {rec['signal']:.3f} "
+                         f"feasible {int(rec['feasible'])}")
+        return "\n".join(lines)
+
+    emit(doc, as_json, human)
+
+
+@runs_app.command("export")
+@handles_errors
+def runs_export(run_id: int = typer.Argument(..., help="Run id."),
+                output: Path = typer.Option(..., "--output", "-o", help="File to write (.json or .csv)."),
+                fmt: str | None = typer.Option(None, "--format", help="json or csv (default: from the suffix).")) -> None:
+    """Export a run (configuration, summary, queries) to JSON, or its queries to CSV."""
+    from nasviz.search.store import RunStore
+
+    path = RunStore().export(run_id, output, fmt)
+    typer.echo(f"wrote {path}")
+
+
+@runs_app.command("resume")
+@handles_errors
+def runs_resume(run_id: int = typer.Argument(..., help="Run id."),
+                budget: int | None = typer.Option(None, "--budget", help="New total budget (to extend a run)."),
+                force: bool = typer.Option(False, "--force", help="Resume even if the data version changed."),
+                as_json: bool = JSON_OPTION) -> None:
+    """Continue a stopped or crashed run: stored queries are replayed, not re-queried."""
+    from nasviz.search.runner import SearchRunner
+
+    runner = SearchRunner.resume(run_id, budget=budget, force=force)
+    with tqdm_progress(f"resume run {run_id}", int(runner.config.budget), enabled=not as_json) as progress:
+        runner.progress = progress
+        result = runner.run()
+    doc = {"run_id": result.run_id, "status": result.status, "summary": result.summary,
+           "replay_diverged_at": result.replay_divergence}
+    emit(doc, as_json, lambda d: f"run {d['run_id']} {d['status']}: best {(d['summary'].get('best') or {}).get('reported')}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("search")(search_command)
+    app.add_typer(runs_app, name="runs")
+
+
+__all__ = ["format_report", "parse_settings", "register", "runs_app", "search_command"]

@@ -1,0 +1,107 @@
+"""Hardware constraints (AG-Net Joint=0/1 ranking, feasibility ratio) and constrained runs on a table."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_search_support import write_table
+
+from nasviz.errors import ConfigError, DataError
+from nasviz.search import (
+    Constraint,
+    Observation,
+    RunStore,
+    SearchConfig,
+    SearchRunner,
+    feasibility_ratio,
+    fitness_scores,
+    penalised_ranks,
+)
+from nasviz.search.summary import feasibility_by_iteration
+
+
+def test_joint0_ranks_by_accuracy_and_puts_infeasible_below_feasible():
+    signals = [90.0, 95.0, 80.0, 85.0]
+    latencies = [1.0, 9.0, 2.0, 3.0]
+    feasible = [True, False, True, True]  # L = 5
+    keys = penalised_ranks(signals, latencies, feasible, joint=0)
+    # accuracy ranks 1, 0, 3, 2 -> keys (rank + 1), the infeasible one x1000
+    assert keys.tolist() == [2.0, 1000.0, 4.0, 3.0]
+    order = np.argsort(keys).tolist()
+    assert order == [0, 3, 2, 1]  # the most accurate cell is infeasible: last
+
+
+def test_joint1_sums_accuracy_and_latency_ranks():
+    signals = [90.0, 89.0, 80.0]
+    latencies = [5.0, 1.0, 0.5]
+    keys = penalised_ranks(signals, latencies, [True, True, True], joint=1)
+    # acc ranks 0,1,2; latency ranks 2,1,0 -> sums 2,2,2 (+1)
+    assert keys.tolist() == [3.0, 3.0, 3.0]
+    keys = penalised_ranks([90.0, 89.0, 80.0], [0.5, 1.0, 5.0], [True, True, False], joint=1)
+    assert keys.tolist() == [1.0, 3.0, 5.0 * 1000]
+
+
+def test_penalty_keeps_infeasible_below_feasible_for_large_histories():
+    n = 800
+    signals = list(np.linspace(0, 1, n))
+    feasible = [i % 2 == 0 for i in range(n)]
+    fitness = fitness_scores([Observation(s, 1.0, f) for s, f in zip(signals, feasible, strict=True)],
+                             Constraint("pixel3", 2.0, 1))
+    assert fitness[np.array(feasible)].min() > fitness[~np.array(feasible)].max()
+
+
+def test_fitness_without_constraint_is_the_signal_and_feasibility_ratio():
+    obs = [Observation(3.0), Observation(1.0)]
+    assert fitness_scores(obs, None).tolist() == [3.0, 1.0]
+    assert feasibility_ratio([True, False, True, True]) == 0.75
+
+
+def test_constraint_validation():
+    with pytest.raises(ConfigError, match="joint"):
+        Constraint("pixel3", 2.0, 2)
+    with pytest.raises(ConfigError, match="positive"):
+        Constraint("pixel3", -1.0, 0)
+    assert Constraint("pixel3", 2.0).feasible(2.0) and not Constraint("pixel3", 2.0).feasible(2.01)
+
+
+@pytest.mark.parametrize(("algo", "joint"), [("re", 0), ("re", 1), ("tpe", 0), ("ls", 0)])
+def test_constrained_run_on_a_table_records_feasibility_and_the_exact_optimum(algo, joint):
+    arrays = write_table()
+    limit = 2.5
+    runner = SearchRunner(SearchConfig(algo=algo, budget=60, seed=0, device="pixel3", max_latency=limit, joint=joint),
+                          store=RunStore())
+    result = runner.run()
+    records = runner.store.queries(result.run_id)
+    feasible = arrays["latency"] <= limit
+    # the exact constrained optimum from the table
+    best_row = int(np.argmax(np.where(feasible, arrays["signal"], -np.inf)))
+    ref = result.reference["constrained_optimum"]["signal"]
+    assert ref["cell_id"] == arrays["ids"][best_row] and ref["value"] == pytest.approx(arrays["signal"][best_row])
+    assert result.reference["feasible_cells"] == int(feasible.sum())
+    front = result.reference["pareto_front"]["points"]
+    assert front and all(p["latency/pixel3/cifar10"] <= front[-1]["latency/pixel3/cifar10"] for p in front)
+    # per-query feasibility and the ratio
+    for r in records:
+        assert r.feasible == (r.latency <= limit)
+    assert result.summary["feasibility_ratio"] == pytest.approx(np.mean([r.feasible for r in records]))
+    by_iter = feasibility_by_iteration(records)
+    assert sum(i["queries"] for i in by_iter) == 60
+    best = result.summary["best"]
+    assert best["latency"] <= limit
+    assert best["signal"] == max(r.signal for r in records if r.feasible)
+    # a constraint-aware strategy queries mostly feasible cells once it has learned (random: ~feasible share)
+    if algo in ("re", "ls"):
+        late = [r.feasible for r in records[30:]]
+        assert np.mean(late) > feasible.mean()
+
+
+def test_no_feasible_cell_unknown_device_and_half_constraint_raise_before_starting():
+    write_table()
+    store = RunStore()
+    with pytest.raises(DataError, match="no nb201 cell has latency/pixel3/cifar10 <= 0.01"):
+        SearchRunner(SearchConfig(algo="re", budget=50, device="pixel3", max_latency=0.01), store=store)
+    with pytest.raises(ConfigError, match="unknown device 'pixel9'.*pixel3"):
+        SearchRunner(SearchConfig(algo="re", budget=50, device="pixel9", max_latency=3), store=store)
+    with pytest.raises(ConfigError, match="both --device and --max-latency"):
+        SearchRunner(SearchConfig(algo="re", budget=50, max_latency=3), store=store)
+    assert store.list_runs() == []

@@ -1,0 +1,145 @@
+"""Search strategies: each finds the optimum of a synthetic NB201 objective within budget, seeded and
+deterministic, never repeating a cell; DNGO's Bayesian linear regression; the registry."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_search_support import optimum_cell, score, write_onehot_embeddings
+
+from nasviz.errors import ConfigError, DataError
+from nasviz.search import FunctionObjective, RunStore, SearchConfig, SearchRunner, strategy_names
+from nasviz.search.base import Observation
+from nasviz.search.dngo import DNGO, BayesianLinearRegression, expected_improvement
+from nasviz.search.moves import moves_for
+from nasviz.search.runner import build_strategy
+from nasviz.spaces.nb201 import NB201Cell, cell_from_code
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _run(algo: str, budget: int, seed: int, domain=None, **settings):
+    objective = FunctionObjective("nb201", score, domain=domain)
+    runner = SearchRunner(SearchConfig(algo=algo, budget=budget, seed=seed, settings=settings), objective=objective,
+                          store=RunStore())
+    result = runner.run()
+    return result, runner.store.queries(result.run_id), objective
+
+
+def _small_domain() -> list[str]:
+    """258 cells (every 61st code plus the optimum)."""
+    return sorted({str(cell_from_code(c).index) for c in range(0, 15625, 61)} | {str(optimum_cell().index)})
+
+
+#: (strategy, budget, seed, whole space?, settings): budgets well below the domain sizes. arch2vec-RL
+#: moves in the (stand-in one-hot) embedding space with unit-variance actions, which is close to a
+#: random walk here, so it gets the 258-cell domain.
+CASES = [("re", 160, 0, True, {}), ("ls", 120, 0, True, {}), ("tpe", 60, 0, True, {}),
+         ("arch2vec-bo", 40, 0, True, {"epochs": 20}), ("arch2vec-rl", 160, 2, False, {})]
+
+
+@pytest.mark.parametrize(("algo", "budget", "seed", "whole", "settings"), CASES, ids=[c[0] for c in CASES])
+def test_strategy_finds_the_optimum_within_budget(algo, budget, seed, whole, settings):
+    if algo.startswith("arch2vec"):
+        write_onehot_embeddings()
+    result, records, objective = _run(algo, budget, seed, domain=None if whole else _small_domain(), **settings)
+    best = optimum_cell()
+    assert result.status == "finished"
+    assert len(records) == budget == objective.calls
+    assert result.summary["best"]["cell_id"] == str(best.index)
+    assert result.summary["best"]["signal"] == pytest.approx(score(best))
+    ids = [r.cell_id for r in records]
+    assert len(set(ids)) == len(ids), "a strategy never queries a cell twice"
+
+
+def test_random_search_covers_a_small_domain_without_repeats():
+    domain = [str(cell_from_code(c).index) for c in range(0, 15625, 500)]  # 32 cells
+    result, records, _ = _run("random", len(domain), 3, domain=domain)
+    assert sorted(r.cell_id for r in records) == sorted(domain)
+    best = max(domain, key=lambda cid: score(moves_for("nb201").cell_from_id(cid)))
+    assert result.summary["best"]["cell_id"] == best
+
+
+@pytest.mark.parametrize("algo", ["random", "re", "ls", "tpe", "arch2vec-bo", "arch2vec-rl"])
+def test_same_seed_same_queries_and_other_seed_differs(algo):
+    if algo.startswith("arch2vec"):
+        write_onehot_embeddings()
+    settings = {"epochs": 10} if algo == "arch2vec-bo" else {}
+    budget = 24
+    first = [r.cell_id for r in _run(algo, budget, 7, **settings)[1]]
+    second = [r.cell_id for r in _run(algo, budget, 7, **settings)[1]]
+    other = [r.cell_id for r in _run(algo, budget, 8, **settings)[1]]
+    assert first == second
+    assert first != other
+
+
+def test_ask_tell_interface_directly():
+    strategy = build_strategy("re", "nb201", seed=1, settings={"population_size": 8, "sample_size": 3})
+    told = []
+    for _ in range(5):
+        cells = strategy.ask(4)
+        assert len(cells) == 4 and len({c.ops for c in cells}) == 4
+        assert all(isinstance(c, NB201Cell) and c.index not in told for c in cells)
+        strategy.tell(cells, [Observation(score(c)) for c in cells])
+        told += [c.index for c in cells]
+    assert len(strategy.history_obs) == 20
+    # a child differs from some population member by exactly one edge op
+    child = strategy.ask(1)[0]
+    population = strategy.history_cells[-8:]
+    assert min(moves_for("nb201").space.edit_distance(child, p) for p in population) == 1
+
+
+def test_tpe_is_optunas_sampler_with_one_categorical_per_edge():
+    strategy = build_strategy("tpe", "nb201", seed=0)
+    cells = strategy.ask(3)
+    strategy.tell(cells, [Observation(score(c)) for c in cells])
+    assert type(strategy.study.sampler).__name__ == "TPESampler"
+    trial = strategy.study.trials[-1]
+    assert len(trial.params) == 6 and set(trial.params.values()) <= set(moves_for("nb201").space.ops)
+
+
+def test_unknown_strategy_and_settings_and_missing_embeddings(monkeypatch):
+    assert {"random", "re", "ls", "tpe", "arch2vec-bo", "arch2vec-rl"} <= set(strategy_names())
+    with pytest.raises(ConfigError, match="unknown search strategy"):
+        build_strategy("simulated-annealing", "nb201", seed=0)
+    with pytest.raises(ConfigError, match="unknown setting"):
+        build_strategy("re", "nb201", seed=0, settings={"populaton": 3})
+    import nasviz.encoders.store as encoder_store
+
+    monkeypatch.setattr(encoder_store, "find_model_dir", lambda space, encoder: None)  # no trained model anywhere
+    with pytest.raises(DataError, match="nasviz encoders train arch2vec"):
+        build_strategy("arch2vec-bo", "nb201", seed=0)
+
+
+def test_bayesian_linear_regression_fits_alpha_and_beta_by_marginal_likelihood():
+    rng = np.random.default_rng(0)
+    phi = np.hstack([rng.normal(size=(80, 5)), np.ones((80, 1))])
+    w = np.array([1.0, -2.0, 0.5, 0.0, 3.0, 1.0])
+    y = phi @ w + rng.normal(scale=0.1, size=80)
+    blr = BayesianLinearRegression().fit(phi, y)
+    assert 1 / blr.beta == pytest.approx(0.01, rel=0.5)  # noise variance recovered
+    assert np.allclose(blr.mean, w, atol=0.1)
+    mean, var = blr.predict(np.vstack([phi[:1], phi[:1] * 20]))
+    assert var[1] > var[0]  # more uncertain far from the data
+
+
+def test_dngo_predicts_a_smooth_function_and_ei_prefers_promising_points():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-2, 2, size=(60, 2))
+    y = np.sin(x[:, 0]) + 0.5 * x[:, 1]
+    model = DNGO(hidden=32, epochs=200, seed=0).fit(x, y)
+    test = rng.uniform(-2, 2, size=(50, 2))
+    mean, var = model.predict(test)
+    assert np.corrcoef(mean, np.sin(test[:, 0]) + 0.5 * test[:, 1])[0, 1] > 0.95
+    assert (var > 0).all()
+    again = DNGO(hidden=32, epochs=200, seed=0).fit(x, y).predict(test)[0]
+    assert np.array_equal(mean, again)  # seeded
+    ei = expected_improvement(np.array([0.0, 1.0]), np.array([0.1, 0.1]), incumbent=0.5)
+    assert ei[1] > ei[0] > 0
