@@ -7,9 +7,11 @@ seeded, so the same seed gives the same accuracy. The value is the validation ac
 
 Why one epoch: digits are easy, so longer training saturates every non-degenerate cell at 95-99 %
 and the ranking becomes noise (4 epochs: Spearman 0.08 with NB201 CIFAR-10 200-epoch accuracy on
-60 cells). After one epoch the accuracy still reflects how fast a cell learns (Spearman about 0.45
-on 30 cells, as good as 3 epochs with 2-3 cells per stage at three times the cost). See
-``benchmarks/bench_evaluators.py`` for the measured figures.
+60 cells). After one epoch the accuracy still reflects how fast a cell learns; on 30 cells it did as
+well as 3 epochs with 2-3 cells per stage at three times the cost. Measured over 200 random NB201
+cells (``benchmarks/bench_evaluators.py``): Spearman 0.28, about 1.1 CPU-seconds per cell. This is a
+weak proxy (the parameter count alone reaches 0.77 on the same cells): use it to check that a cell
+trains, or for spaces and cells without a benchmark table, not as a stand-in for CIFAR-10 accuracy.
 """
 
 from __future__ import annotations
