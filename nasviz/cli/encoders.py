@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +28,16 @@ def train(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Train an encoder and write checkpoint.pt, manifest.json and embeddings.npz."""
+    from nasviz.encoders.base import encoder_class
     from nasviz.encoders.training import TrainConfig, fit_and_save
     from nasviz.progress import tqdm_progress
 
+    own_trainer = getattr(encoder_class(name), "train_model", None)  # encoders that train themselves (nao, agnet)
+    if own_trainer is not None:
+        with tqdm_progress(f"train {name.lower()} on {space}", enabled=not quiet) as progress:
+            manifest = own_trainer(space, out_dir=out, seed=seed, epochs=epochs, threads=threads, progress=progress)
+        emit(_summary(manifest), as_json, lambda s: json.dumps(s, indent=2, default=str))
+        return
     cfg = TrainConfig(name.lower(), space, epochs=epochs, seed=seed, sample_size=sample_size, threads=threads)
     with tqdm_progress(f"train {cfg.encoder} on {cfg.space}", enabled=not quiet) as progress:
         manifest = fit_and_save(cfg, out_dir=out, progress=progress)
@@ -80,8 +88,13 @@ def evaluate(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Reconstruction, validity, uniqueness, predictive power and L2-vs-edit-distance of a trained encoder."""
+    from nasviz.encoders.base import encoder_class
     from nasviz.encoders.evaluation import evaluate_encoder
 
+    own_evaluation = getattr(encoder_class(name), "evaluate_model", None)  # nao, agnet
+    if own_evaluation is not None:
+        emit(own_evaluation(space), as_json, lambda r: json.dumps(r, indent=2, default=str))
+        return
     result = evaluate_encoder(name.lower(), space, prior_samples=prior_samples, gp_seeds=seeds, seed=seed)
     emit(result, as_json, lambda r: "\n".join([f"{r['encoder']} on {r['space']}"] + _metric_lines(r["metrics"])))
 

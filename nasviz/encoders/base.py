@@ -250,6 +250,8 @@ _ENCODERS: dict[str, str] = {
     "gae": "nasviz.encoders.gnn:GAEEncoder",
     "vgae": "nasviz.encoders.gnn:VGAEEncoder",
     "raw": "nasviz.encoders.raw:RawEncoder",
+    "nao": "nasviz.encoders.nao:NAOEncoder",
+    "agnet": "nasviz.encoders.agnet:AGNetEncoder",
 }
 
 ENCODER_NAMES: tuple[str, ...] = tuple(_ENCODERS)
