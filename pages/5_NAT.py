@@ -143,6 +143,8 @@ if opt_cols[1].button("Optimise with NAT", key="nat_optimise", type="primary", i
 optimised = st.session_state.get("nat_optimised")
 if optimised is not None and optimised.get("original") == adapter.to_json(state.cell) and optimised.get("rule") == rule:
     st.caption(f"Policy: {optimised['policy']['path']} ({optimised['decision']})")
+    if optimised["policy"].get("note"):
+        st.info(optimised["policy"]["note"])
     table = pd.DataFrame(probabilities_table(optimised))
     st.dataframe(table, hide_index=True, width="stretch",
                  column_config={f"p({a})": st.column_config.ProgressColumn(f"p({a})", min_value=0.0, max_value=1.0,

@@ -93,18 +93,18 @@ def apply(space: str = typer.Option("nb201", "--space", help=SPACE_HELP),
     """Transform a cell with the trained policy: per-edge probabilities, cost and metric deltas."""
     from nasviz.nat.api import optimise
     from nasviz.nat.io import parse_cell_text
-    from nasviz.nat.store import load_policy
 
     text, source = _read_cell_text(cell, input_file)
     parsed = parse_cell_text(space, text, which, source)
-    loaded = load_policy(space, rule or "paper")
-    emit(optimise(space, parsed, rule or loaded.rule, samples, dataset, seed, loaded), as_json, _human_apply)
+    emit(optimise(space, parsed, rule or "paper", samples, dataset, seed), as_json, _human_apply)
 
 
 def _human_apply(result: dict[str, Any]) -> str:
     from nasviz.nat.api import probabilities_table
 
     lines = [f"rule: {result['rule_label']}", f"decision: {result['decision']}"]
+    if result["policy"].get("note"):
+        lines.append(f"note: {result['policy']['note']}")
     for row in probabilities_table(result):
         lines.append(f"  {row['edge']:>6} {row['op']:<14} keep {row['p(keep)']:.2f}  skip {row['p(skip)']:.2f}  "
                      f"null {row['p(null)']:.2f}  -> {row['action']}")

@@ -86,8 +86,9 @@ def optimise(space: str, cell: Any, rule: str | None = None, samples: int = 0, d
     start = time.perf_counter()
     adapter = get_adapter(space)
     parsed = adapter.parse(cell)
+    note = None
     if loaded is None:
-        loaded = load_policy(adapter.name, rule or "paper")
+        loaded, note = load_policy_for(adapter.name, rule or "paper")
     rule = check_rule(rule or loaded.rule)
     adapter.check_size(parsed, loaded.policy.config.max_nodes)
     reward = selection_reward(adapter.name) if samples > 1 else None
@@ -101,13 +102,30 @@ def optimise(space: str, cell: Any, rule: str | None = None, samples: int = 0, d
     out = result.to_dict(adapter)
     out["rule_label"] = RULE_LABELS[rule]
     out["probabilities"] = [
-        {"edge": list(edge), **{a: round(float(p), 4) for a, p in zip(ACTIONS, row, strict=True)}}
+        {"edge": adapter.public_edge(edge), **{a: round(float(p), 4) for a, p in zip(ACTIONS, row, strict=True)}}
         for edge, row in zip(adapter.edges(parsed), decision.probabilities[0], strict=True)]
     out["decision"] = f"best of {samples} samples by {describe_metric(reward)}" if reward else "greedy (most probable action)"
     out["policy"] = {"path": str(loaded.path), "rule": loaded.rule, "command": loaded.manifest.get("command")}
+    if note:
+        out["policy"]["note"] = note
     out.update(metric_delta(adapter.name, result))
     out["seconds"] = round(time.perf_counter() - start, 4)
     return out
+
+
+def load_policy_for(space: str, rule: str) -> tuple[LoadedPolicy, str | None]:
+    """The policy trained under ``rule``, else the other rule's policy (masked by ``rule``) with a note saying so."""
+    try:
+        return load_policy(space, rule), None
+    except DataError:
+        other = "code" if check_rule(rule) == "paper" else "paper"
+        try:
+            loaded = load_policy(space, other)
+        except DataError:
+            raise DataError(f"no trained NAT policy for {get_adapter(space).name}; train one with 'nasviz nat train "
+                            f"--space {get_adapter(space).name} --rule {rule}'") from None
+        return loaded, (f"no {rule}-rule policy for {get_adapter(space).name}: using the {other}-rule policy, "
+                        f"masked by the {rule} rule")
 
 
 def metric_delta(space: str, result: Transformation) -> dict[str, Any]:

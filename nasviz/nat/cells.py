@@ -90,6 +90,11 @@ class CellAdapter(ABC):
     def to_json(self, cell: Any) -> Any:
         return self.space.to_json(cell)
 
+    def public_edge(self, edge: Edge) -> list[Any]:
+        """An edge as shown to users: ``[op, from, to]`` in the space's JSON numbering."""
+        op, src, dst = edge
+        return [op, src, dst]
+
     def cell_id(self, cell: Any) -> str:
         return self.space.cell_id(cell)
 
@@ -191,6 +196,11 @@ class NatAdapter(CellAdapter):
         if cell.output == "loose_end":
             return NatCell(edges, "concat", tuple(cell.output_nodes()))
         return NatCell(edges, cell.output, cell.concat)
+
+    def public_edge(self, edge: Edge) -> list[Any]:
+        """NAT JSON numbering: inputs -2, -1, intermediate nodes 0, 1, ..."""
+        op, src, dst = edge
+        return [op, src - 2, dst - 2]
 
     def skip_costs_more(self, edge: Edge) -> bool:
         """In the reduction cell (the same cell, cost() stacks it there too) an edge from an input has stride 2 and its

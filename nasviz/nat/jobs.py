@@ -29,6 +29,7 @@ def train_and_save(space: str, reward: str, config: TrainConfig, command: str, o
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     start = time.perf_counter()
+    cpu_start = time.process_time()
     manifest: dict[str, Any] = {"space": adapter.name, "rule": config.rule, "train": config.to_dict(), "seed": config.seed,
                                 "command": command, "torch": torch.__version__, "python": platform.python_version()}
     supernet_state = None
@@ -76,6 +77,7 @@ def train_and_save(space: str, reward: str, config: TrainConfig, command: str, o
             manifest["reward"] = {**evaluator_reward.describe(), "formula": "R(transformed) - R(original)"}
         manifest["history"] = result.history
         manifest["train_seconds"] = round(time.perf_counter() - start, 2)
+        manifest["train_cpu_seconds"] = round(time.process_time() - cpu_start, 2)
         directory = out or (shipped_policy_dir(adapter.name, config.rule) if ship else user_policy_dir(adapter.name,
                                                                                                      config.rule))
         save_policy(directory, result.policy, manifest, supernet_state)
