@@ -28,7 +28,12 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT.parent))  # run from a checkout without installing
 OUT_DIR = ROOT / "results"
-CACHES = {"a": OUT_DIR / "search_nb201_runs_a.json", "b": OUT_DIR / "search_nb201_runs_b.json"}
+#: cache file of the running process (one per process: parts and --tag keep concurrent runs apart)
+CACHE_PATHS: dict[str, Path] = {}
+
+
+def cache_path(part: str, tag: str = "") -> Path:
+    return OUT_DIR / f"search_nb201_runs_{part}{'_' + tag if tag else ''}.json"
 REPORT = OUT_DIR / "search_nb201.md"
 STRATEGIES_A = ["random", "re", "ls", "tpe", "arch2vec-bo", "arch2vec-rl"]
 STRATEGIES_B = [("tpe", 0), ("re", 0), ("re", 1), ("ls", 0), ("arch2vec-bo", 0), ("random", 0)]
@@ -59,18 +64,20 @@ def setup_home() -> None:
         import_benchmark("nb201-merged", data / "nasbench201" / "nb201_merged.csv")
 
 
-def load_cache(part: str | None = None) -> dict:
-    """Cached results of one part (parts run in separate processes write separate files), or of both."""
+def load_cache(part: str | None = None, tag: str = "") -> dict:
+    """Cached results: of one part and tag (this process's file), or of every file when ``part`` is None."""
+    if part is not None:
+        path = cache_path(part, tag)
+        return json.loads(path.read_text()) if path.exists() else {}
     out: dict = {}
-    for name, path in CACHES.items():
-        if (part is None or part == name) and path.exists():
-            out.update(json.loads(path.read_text()))
+    for path in sorted(OUT_DIR.glob("search_nb201_runs_*.json")):
+        out.update(json.loads(path.read_text()))
     return out
 
 
 def save_cache(cache: dict, part: str) -> None:
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    path = CACHES[part]
+    path = CACHE_PATHS.get(part, cache_path(part))
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({k: v for k, v in cache.items() if k.startswith(part.upper() + "|")}, indent=0))
     os.replace(tmp, path)
@@ -99,21 +106,22 @@ def run_one(algo: str, seed: int, objective, device: str | None = None, limit: f
     return out
 
 
-def part_a(seeds: int, strategies: list[str], cache: dict) -> None:
+def part_a(seeds: int, strategies: list[str], cache: dict, skip: dict | None = None) -> None:
     from nasviz.search import TableObjective
 
     objective = TableObjective("nb201", "cifar10")
     for algo in strategies:
         for seed in range(seeds):
             key = f"A|{algo}|{seed}"
-            if key in cache:
+            if key in cache or key in (skip or {}):
                 continue
             cache[key] = run_one(algo, seed, objective)
             save_cache(cache, "a")
             print(f"{key}: {cache[key]['at']} ({cache[key]['cpu_s']} s CPU)", flush=True)
 
 
-def part_b(seeds: int, strategies: list[tuple[str, int]], limits: list[float], cache: dict) -> None:
+def part_b(seeds: int, strategies: list[tuple[str, int]], limits: list[float], cache: dict,
+           skip: dict | None = None) -> None:
     from nasviz.search import TableObjective
 
     objective = TableObjective("nb201", "cifar10", device="pixel3")
@@ -121,7 +129,7 @@ def part_b(seeds: int, strategies: list[tuple[str, int]], limits: list[float], c
         for algo, joint in strategies:
             for seed in range(seeds):
                 key = f"B|{limit:g}|{algo}|{joint}|{seed}"
-                if key in cache:
+                if key in cache or key in (skip or {}):
                     continue
                 cache[key] = run_one(algo, seed, objective, "pixel3", limit, joint)
                 save_cache(cache, "b")
@@ -203,17 +211,23 @@ def main() -> int:
     parser.add_argument("--limits", default=",".join(f"{v:g}" for v in LIMITS))
     parser.add_argument("--b-strategies", default=",".join(f"{a}:{j}" for a, j in STRATEGIES_B))
     parser.add_argument("--report-only", action="store_true")
+    parser.add_argument("--tag", default="", help="cache-file suffix, to run several processes side by side")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
     setup_home()
     if not args.report_only:
+        CACHE_PATHS.update({p: cache_path(p, args.tag) for p in ("a", "b")})
+        done = load_cache()  # skip what any process already finished
         if args.part in ("a", "both"):
-            part_a(args.seeds, [s for s in args.strategies.split(",") if s], load_cache("a"))
+            cache = load_cache("a", args.tag)
+            part_a(args.seeds, [s for s in args.strategies.split(",") if s], cache,
+                   skip=done)
         if args.part in ("b", "both"):
             strategies = [(s.split(":")[0], int(s.split(":")[1])) for s in args.b_strategies.split(",") if s]
-            part_b(args.seeds_b, strategies, [float(v) for v in args.limits.split(",")], load_cache("b"))
+            part_b(args.seeds_b, strategies, [float(v) for v in args.limits.split(",")], load_cache("b", args.tag),
+                   skip=done)
     REPORT.write_text(report(load_cache()))
     print(REPORT.read_text())
     return 0

@@ -31,6 +31,23 @@ def test_joint0_ranks_by_accuracy_and_puts_infeasible_below_feasible():
     assert order == [0, 3, 2, 1]  # the most accurate cell is infeasible: last
 
 
+def test_violation_order_ranks_infeasible_cells_by_latency():
+    signals = [90.0, 95.0, 99.0, 80.0]
+    latencies = [1.0, 9.0, 6.0, 2.0]
+    feasible = [True, False, False, True]  # L = 5
+    agnet = penalised_ranks(signals, latencies, feasible, joint=0)
+    violation = penalised_ranks(signals, latencies, feasible, joint=0, infeasible="violation")
+    assert agnet[2] < agnet[1]  # AG-Net: the more accurate infeasible cell first
+    assert violation[2] < violation[1]  # by latency: 6 ms before 9 ms
+    both_infeasible = ([2.0, 1.0], [9.0, 6.0], [False, False])
+    assert penalised_ranks(*both_infeasible, 0).tolist() == sorted(penalised_ranks(*both_infeasible, 0).tolist())
+    by_latency = penalised_ranks(*both_infeasible, 0, "violation")
+    assert by_latency[1] < by_latency[0]  # the less accurate but faster cell first
+    assert max(violation[[0, 3]]) < min(violation[[1, 2]])
+    with pytest.raises(ConfigError, match="infeasible order"):
+        penalised_ranks(signals, latencies, feasible, 0, "sideways")
+
+
 def test_joint1_sums_accuracy_and_latency_ranks():
     signals = [90.0, 89.0, 80.0]
     latencies = [5.0, 1.0, 0.5]

@@ -32,7 +32,7 @@ class CrashingObjective(FunctionObjective):
 def test_resume_after_crash_gives_the_same_history_without_requerying(algo):
     if algo.startswith("arch2vec"):
         write_onehot_embeddings()
-    settings = {"epochs": 10} if algo == "arch2vec-bo" else {}
+    settings = {"epochs": 10, "hidden": 32} if algo == "arch2vec-bo" else {}
     budget = 40
     store = RunStore()
     reference = run_search(SearchConfig(algo=algo, budget=budget, seed=5, settings=settings),

@@ -42,7 +42,7 @@ def _small_domain() -> list[str]:
 #: moves in the (stand-in one-hot) embedding space with unit-variance actions, which is close to a
 #: random walk here, so it gets the 258-cell domain.
 CASES = [("re", 160, 0, True, {}), ("ls", 120, 0, True, {}), ("tpe", 60, 0, True, {}),
-         ("arch2vec-bo", 40, 0, True, {"epochs": 20}), ("arch2vec-rl", 160, 2, False, {})]
+         ("arch2vec-bo", 40, 0, True, {"epochs": 20, "hidden": 64}), ("arch2vec-rl", 160, 2, False, {})]
 
 
 @pytest.mark.parametrize(("algo", "budget", "seed", "whole", "settings"), CASES, ids=[c[0] for c in CASES])
@@ -71,7 +71,7 @@ def test_random_search_covers_a_small_domain_without_repeats():
 def test_same_seed_same_queries_and_other_seed_differs(algo):
     if algo.startswith("arch2vec"):
         write_onehot_embeddings()
-    settings = {"epochs": 10} if algo == "arch2vec-bo" else {}
+    settings = {"epochs": 10, "hidden": 32} if algo == "arch2vec-bo" else {}
     budget = 24
     first = [r.cell_id for r in _run(algo, budget, 7, **settings)[1]]
     second = [r.cell_id for r in _run(algo, budget, 7, **settings)[1]]

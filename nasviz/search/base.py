@@ -124,8 +124,9 @@ class Strategy(ABC):
         return self.moves.cell_from_id(left[int(self.rng.integers(len(left)))])
 
     def fitness(self) -> np.ndarray:
-        """Higher-is-better score of every told observation (AG-Net penalised ranking under a constraint)."""
-        return fitness_scores(self.history_obs, self.constraint)
+        """Higher-is-better score of every told observation (AG-Net penalised ranking under a constraint;
+        a strategy's ``infeasible_order`` setting picks how infeasible observations are ordered)."""
+        return fitness_scores(self.history_obs, self.constraint, str(self.settings.get("infeasible_order", "agnet")))
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "settings": dict(self.settings), "seed": self.seed}
@@ -140,6 +141,9 @@ _REGISTRY: dict[str, str] = {
     "tpe": "nasviz.search.strategies.tpe:TPESearch",
     "arch2vec-bo": "nasviz.search.strategies.arch2vec_bo:Arch2vecBO",
     "arch2vec-rl": "nasviz.search.strategies.arch2vec_rl:Arch2vecRL",
+    "nao": "nasviz.search.strategies.nao:NAOSearch",
+    "agnet": "nasviz.search.strategies.agnet:AGNetSearch",
+    "agnet-xgb": "nasviz.search.strategies.agnet:AGNetXGBSearch",
 }
 _ALIASES = {"rs": "random", "random-search": "random", "evolution": "re", "regularized-evolution": "re",
             "local": "ls", "local-search": "ls", "optuna-tpe": "tpe", "bo": "arch2vec-bo", "rl": "arch2vec-rl"}

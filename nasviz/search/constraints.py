@@ -51,13 +51,20 @@ class Constraint:
         return asdict(self)
 
 
+INFEASIBLE_ORDERS = ("agnet", "violation")
+
+
 def penalised_ranks(signals: Sequence[float], latencies: Sequence[float | None], feasible: Sequence[bool],
-                    joint: int) -> np.ndarray:
+                    joint: int, infeasible: str = "agnet") -> np.ndarray:
     """AG-Net ranking keys (lower is better): ``(rank_acc + joint * rank_lat + 1) * penalty_if_infeasible``.
 
     ``rank_acc`` is 0 for the highest signal, ``rank_lat`` 0 for the lowest latency (ties share the
-    lower rank).
+    lower rank). ``infeasible="violation"`` orders the infeasible observations among themselves by
+    latency (the smallest violation first, as c-TPE does) instead of by the AG-Net key; they still
+    rank below every feasible one.
     """
+    if infeasible not in INFEASIBLE_ORDERS:
+        raise ConfigError(f"unknown infeasible order {infeasible!r}; choose one of {', '.join(INFEASIBLE_ORDERS)}")
     n = len(signals)
     if n == 0:
         return np.zeros(0)
@@ -68,18 +75,22 @@ def penalised_ranks(signals: Sequence[float], latencies: Sequence[float | None],
         keys = keys + rankdata(lat, method="min") - 1
     keys = keys + 1.0
     penalty = max(AGNET_PENALTY, 2.0 * n + 2.0)
+    if infeasible == "violation":
+        lat = np.array([np.inf if v is None else float(v) for v in latencies], dtype=float)
+        return np.where(np.asarray(feasible, dtype=bool), keys, (rankdata(lat, method="min") + 2.0 * n + 2.0) * penalty)
     return np.where(np.asarray(feasible, dtype=bool), keys, keys * penalty)
 
 
-def fitness_scores(observations: Sequence[Observation], constraint: Constraint | None) -> np.ndarray:
+def fitness_scores(observations: Sequence[Observation], constraint: Constraint | None,
+                   infeasible: str = "agnet") -> np.ndarray:
     """Higher-is-better score per observation: the signal without a constraint, else minus the
-    penalised rank (so the order is the AG-Net order)."""
+    penalised rank (the AG-Net order; see :func:`penalised_ranks` for ``infeasible``)."""
     if not observations:
         return np.zeros(0)
     if constraint is None:
         return np.array([o.signal for o in observations], dtype=float)
     keys = penalised_ranks([o.signal for o in observations], [o.latency for o in observations],
-                           [o.feasible for o in observations], constraint.joint)
+                           [o.feasible for o in observations], constraint.joint, infeasible)
     return -keys
 
 

@@ -62,7 +62,6 @@ class Arch2vecRL(Strategy):
         self.episode_log_probs: list[torch.Tensor] = []
         self.episode_rewards: list[float] = []
         self.updates = 0
-        self.proposal_scores: dict[str, float] = {}
 
     def _random_row(self, excluded: set[str]) -> int:
         free = [i for i, cid in enumerate(self.table.ids) if cid not in excluded]
@@ -83,7 +82,6 @@ class Arch2vecRL(Strategy):
                 log_prob = -0.5 * ((action - mean) ** 2).sum() - 0.5 * mean.shape[1] * math.log(2 * math.pi)
                 row = self.table.nearest_unvisited(action.squeeze(0).double().numpy(), excluded)
                 self.pending_log_probs[self.table.ids[row]] = log_prob
-                self.proposal_scores[self.table.ids[row]] = float(log_prob.detach())
             self.current_row = row
             cid = self.table.ids[row]
             pending.add(cid)

@@ -2,7 +2,9 @@
 
 The population is the ``population_size`` most recently told cells. A child is a mutation (one
 op/edge change through the space's moves) of the best of ``sample_size`` population members drawn
-at random; under a latency constraint "best" follows the AG-Net penalised ranking.
+at random; under a latency constraint "best" follows the AG-Net penalised ranking (Joint=0/1), with
+infeasible cells ordered by their latency (``infeasible_order="violation"``; ``"agnet"`` keeps the
+AG-Net order, by accuracy, among them).
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from nasviz.search.base import SearchContext, Strategy
 class RegularizedEvolution(Strategy):
     name = "re"
     title = "Regularized evolution"
-    defaults: dict[str, Any] = {"population_size": 20, "sample_size": 5, "mutation_tries": 100}
+    defaults: dict[str, Any] = {"population_size": 20, "sample_size": 5, "mutation_tries": 100,
+                                "infeasible_order": "violation"}
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
         super().__init__(context, seed, **settings)

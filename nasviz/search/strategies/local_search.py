@@ -16,7 +16,7 @@ from nasviz.search.base import SearchContext, Strategy
 class LocalSearch(Strategy):
     name = "ls"
     title = "Local search"
-    defaults: dict[str, Any] = {"initial_samples": 16}
+    defaults: dict[str, Any] = {"initial_samples": 16, "infeasible_order": "violation"}
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
         super().__init__(context, seed, **settings)

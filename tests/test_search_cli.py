@@ -1,0 +1,54 @@
+"""``nasviz search`` and ``nasviz runs``: JSON and text output, errors with exit code 2."""
+
+from __future__ import annotations
+
+import json
+
+from test_search_support import write_table
+from typer.testing import CliRunner
+
+from nasviz.cli.main import app
+
+runner = CliRunner()
+
+
+def test_search_several_seeds_then_list_show_export_resume(tmp_path):
+    write_table()
+    out = runner.invoke(app, ["search", "--algo", "re", "--budget", "30", "--seeds", "2", "--set", "population_size=10",
+                              "--set", "sample_size=3", "--json"])
+    assert out.exit_code == 0, out.output
+    report = json.loads(out.stdout)
+    assert report["seeds"] == [0, 1] and len(report["runs"]) == 2
+    assert report["protocol"]["signal"] == "accuracy/cifar10/valid/12ep"
+    stats = report["mean"]["accuracy/cifar10/test/200ep"]["30"]
+    values = [r["reported"]["accuracy/cifar10/test/200ep"] for r in report["runs"]]
+    assert stats["mean"] == sum(values) / 2 and stats["runs"] == 2
+
+    text = runner.invoke(app, ["search", "--algo", "random", "--budget", "20", "--device", "pixel3",
+                               "--max-latency", "3", "--joint", "1"])
+    assert text.exit_code == 0, text.output
+    assert "feasibility ratio" in text.stdout and "+-" in text.stdout
+
+    listed = json.loads(runner.invoke(app, ["runs", "list", "--json"]).stdout)
+    assert [r["id"] for r in listed] == [3, 2, 1] and listed[0]["device"] == "pixel3"
+    shown = runner.invoke(app, ["runs", "show", "1", "--queries"])
+    assert shown.exit_code == 0 and "q  29" in shown.stdout
+    exported = runner.invoke(app, ["runs", "export", "2", "-o", str(tmp_path / "r.csv")])
+    assert exported.exit_code == 0 and (tmp_path / "r.csv").read_text().count("\n") == 31
+    resumed = runner.invoke(app, ["runs", "resume", "1", "--budget", "35", "--json"])
+    assert resumed.exit_code == 0, resumed.output
+    assert json.loads(resumed.stdout)["summary"]["queries"] == 35
+
+
+def test_errors_exit_2_with_a_message():
+    write_table()
+    for args, message in [
+        (["search", "--algo", "re", "--budget", "5"], "smaller than the initial sample"),
+        (["search", "--algo", "nope"], "unknown search strategy"),
+        (["search", "--algo", "re", "--device", "pixel3", "--max-latency", "0.001"], "no nb201 cell has latency"),
+        (["search", "--algo", "re", "--set", "population_size"], "expected KEY=VALUE"),
+        (["runs", "show", "42"], "no search run with id 42"),
+    ]:
+        out = runner.invoke(app, args)
+        assert out.exit_code == 2, (args, out.output)
+        assert message in out.output
