@@ -166,7 +166,10 @@ def strategy_class(name: str) -> type[Strategy]:
     if key not in _REGISTRY:
         raise ConfigError(f"unknown search strategy {name!r}; choose one of {', '.join(_REGISTRY)}")
     module_name, class_name = _REGISTRY[key].split(":")
-    return getattr(import_module(module_name), class_name)
+    try:
+        return getattr(import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"search strategy {name!r} is not available in this installation ({exc})") from None
 
 
 def canonical_strategy_name(name: str) -> str:
