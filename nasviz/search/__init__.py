@@ -9,6 +9,14 @@ Public API::
     result.summary["at"]["100"]["reported"]        # 200-epoch test accuracy of the best cell by signal
     RunStore().queries(result.run_id)              # every query, in order
     SearchRunner.resume(run_id).run()              # continue a stopped/crashed run without re-querying
+
+In a UI: build the runner (every check raises here), take its id, run it in a thread and poll the store::
+
+    stop = threading.Event()
+    runner = SearchRunner(config, stop_event=stop, on_query=callback)
+    run_id = runner.start()
+    threading.Thread(target=runner.run, daemon=True).start()
+    RunStore().queries(run_id, since=n_seen)       # new queries; stop.set() ends it after the current batch
 """
 
 from nasviz.search.base import (
