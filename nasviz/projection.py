@@ -241,6 +241,16 @@ def subset_indices(n: int, max_points: int | None, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=max_points, replace=False))
 
 
+def _tsne_init(x: np.ndarray, seed: int) -> str:
+    """"pca" (sklearn's default), unless the PCA layout puts many cells on the same spot: t-SNE cannot pull
+    coincident starting points apart (symmetric encodings such as one-hot ops do this), so start at random."""
+    from sklearn.decomposition import PCA
+
+    start = PCA(n_components=2, random_state=seed).fit_transform(x)
+    distinct = len(np.unique(np.round(start, 6), axis=0))
+    return "pca" if distinct >= 0.9 * len(x) else "random"
+
+
 def compute_projection(embeddings: EmbeddingSet, method: str, seed: int = 0, progress: ProgressCallback | None = None,
                        max_points: int | None = -1, **options: Any) -> Projection:
     """Project ``embeddings`` to 2-D (seeded; same seed, same coordinates).
@@ -269,7 +279,7 @@ def compute_projection(embeddings: EmbeddingSet, method: str, seed: int = 0, pro
     elif method == "tsne":
         from sklearn.manifold import TSNE
 
-        kwargs = {"perplexity": min(30.0, (len(x) - 1) / 3.0), "max_iter": 1000, "init": "pca",
+        kwargs = {"perplexity": min(30.0, (len(x) - 1) / 3.0), "max_iter": 1000, "init": _tsne_init(x, seed),
                   "learning_rate": "auto"} | options
         params.update({k: v for k, v in kwargs.items() if isinstance(v, (int, float, str))})
         writer = _ProgressWriter("tsne", progress, len(x), int(kwargs["max_iter"]))

@@ -154,3 +154,17 @@ def test_cli_project() -> None:
     assert json.loads(result.stdout.strip().splitlines()[-1])["status"] == "cached"
     result = CliRunner().invoke(app, ["encoders", "project", "--space", "nb201", "--encoder", "nope", "--method", "pca"])
     assert result.exit_code == 2 and "no trained nope model" in result.output
+
+
+def test_tsne_starts_at_random_when_pca_stacks_cells() -> None:
+    from nasviz.spaces.nb201 import OPS, enumerate_cells
+
+    cells = enumerate_cells()
+    one_hot = np.zeros((len(cells), 30), dtype=np.float32)
+    for row, cell in enumerate(cells):
+        for edge, op in enumerate(cell.ops):
+            one_hot[row, 5 * edge + OPS.index(op)] = 1.0
+    # every one-hot op vector has the same norm and PCA maps many cells onto the same point
+    assert proj._tsne_init(one_hot, 0) == "random"
+    embeddings, _ = _store("nb201", "testenc", n=300)
+    assert proj._tsne_init(embeddings.vectors, 0) == "pca"
