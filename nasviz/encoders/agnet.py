@@ -658,7 +658,7 @@ def generated_distribution(encoder: AGNetEncoder, n: int = 1000, seed: int = 0) 
 
 def retraining_shift(encoder: AGNetEncoder, cells: Sequence[Any], scores: Sequence[float], accuracy: dict[str, float],
                      samples: int = 1000, epochs: int = 15, seed: int = 0, alpha: float = 0.9, k: float = 1e-3,
-                     steps_per_epoch: int | None = 20) -> dict[str, Any]:
+                     steps_per_epoch: int | None = 20, learning_rate: float = 1e-3) -> dict[str, Any]:
     """How weighted retraining shifts the generated distribution towards good cells: retrain a copy of the
     generator on ``cells`` with ``scores`` and compare ``accuracy`` (id -> value) of the valid samples before
     and after. The encoder itself is not changed. Returns before/after accuracy arrays and their means."""
@@ -668,9 +668,10 @@ def retraining_shift(encoder: AGNetEncoder, cells: Sequence[Any], scores: Sequen
     after_model = copy.deepcopy(encoder.model)
     _seed(seed, 0)
     losses = weighted_retrain(after_model, encoder.graphs, cells, scores, epochs, seed, alpha=alpha, k=k,
-                              steps_per_epoch=steps_per_epoch)
+                              steps_per_epoch=steps_per_epoch, learning_rate=learning_rate)
     after = AGNetEncoder(encoder.space, after_model, encoder.manifest)
-    out: dict[str, Any] = {"epochs": epochs, "alpha": alpha, "k": k, "losses": losses, "num_training_cells": len(cells)}
+    out: dict[str, Any] = {"epochs": epochs, "alpha": alpha, "k": k, "learning_rate": learning_rate, "losses": losses,
+                           "num_training_cells": len(cells)}
     for name, enc in (("before", encoder), ("after", after)):
         generated = enc.generate(samples, seed=seed)
         values = [accuracy.get(sp.cell_id(c), np.nan) for c in generated if c is not None]

@@ -410,7 +410,7 @@ def decode_walk(encoder: NAOEncoder, cell: Any, steps: int = 8, max_step: int = 
 
 def labelled_cells(space: str) -> tuple[list[Any], np.ndarray, str]:
     """Benchmark cells with an accuracy target: NB201 CIFAR-10 test accuracy (200 epochs) of all cells,
-    NB101 NASLib validation accuracy (108 epochs) of 500 cells. Returns (cells, targets in %, source)."""
+    NB101 NASLib validation accuracy (108 epochs) of the 292 distinct cells of its 500 records. Returns (cells, targets in %, source)."""
     from nasviz.encoders.agnet_data import nb101_labelled, nb201_accuracy
 
     if space == "nb201":
@@ -420,12 +420,12 @@ def labelled_cells(space: str) -> tuple[list[Any], np.ndarray, str]:
         return nb201.enumerate_cells(), acc, "NB201 c10_test_200ep (nb201_merged.csv)"
     if space == "nb101":
         cells, acc = nb101_labelled()
-        return cells, acc, "NB101 val_accuracy, NASLib zc_nasbench101 (500 cells)"
+        return cells, acc, "NB101 val_accuracy, NASLib zc_nasbench101 (500 records, 292 distinct cells)"
     raise DataError(f"no accuracy data for NAO on {space}; labelled training supports nb201 and nb101")
 
 
 #: space -> (labelled train cells, held-out cells, unlabelled extra cells, epochs)
-NAO_DEFAULTS: dict[str, tuple[int, int, int, int]] = {"nb201": (500, 2000, 0, 300), "nb101": (400, 100, 4000, 60),
+NAO_DEFAULTS: dict[str, tuple[int, int, int, int]] = {"nb201": (500, 2000, 0, 300), "nb101": (230, 62, 4000, 60),
                                                       "darts": (0, 500, 5000, 30)}
 
 
