@@ -106,14 +106,14 @@ def run_one(algo: str, seed: int, objective, device: str | None = None, limit: f
     return out
 
 
-def part_a(seeds: int, strategies: list[str], cache: dict, skip: dict | None = None) -> None:
+def part_a(seeds: int, strategies: list[str], cache: dict, skip: dict | None = None, seed_start: int = 0) -> None:
     from nasviz.search import TableObjective
 
     objective = TableObjective("nb201", "cifar10")
     for algo in strategies:
-        for seed in range(seeds):
+        for seed in range(seed_start, seeds):
             key = f"A|{algo}|{seed}"
-            if key in cache or key in (skip or {}):
+            if key in cache or key in (skip or {}) or key in load_cache():  # also what other processes finished
                 continue
             cache[key] = run_one(algo, seed, objective)
             save_cache(cache, "a")
@@ -206,6 +206,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["a", "b", "both"], default="both")
     parser.add_argument("--seeds", type=int, default=20, help="seeds for part A (part B uses --seeds-b)")
+    parser.add_argument("--seed-start", type=int, default=0, help="first part-A seed (to split seeds over processes)")
     parser.add_argument("--seeds-b", type=int, default=10)
     parser.add_argument("--strategies", default=",".join(STRATEGIES_A), help="part A strategies (comma-separated)")
     parser.add_argument("--limits", default=",".join(f"{v:g}" for v in LIMITS))
@@ -222,8 +223,8 @@ def main() -> int:
         done = load_cache()  # skip what any process already finished
         if args.part in ("a", "both"):
             cache = load_cache("a", args.tag)
-            part_a(args.seeds, [s for s in args.strategies.split(",") if s], cache,
-                   skip=done)
+            part_a(args.seeds, [s for s in args.strategies.split(",") if s], cache, skip=done,
+                   seed_start=args.seed_start)
         if args.part in ("b", "both"):
             strategies = [(s.split(":")[0], int(s.split(":")[1])) for s in args.b_strategies.split(",") if s]
             part_b(args.seeds_b, strategies, [float(v) for v in args.limits.split(",")], load_cache("b", args.tag),
