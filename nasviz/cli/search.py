@@ -95,7 +95,8 @@ def _run_row(run: Any) -> dict[str, Any]:
     best = (run.summary or {}).get("best") or {}
     protocol = run.config.get("protocol", {})
     key = (protocol.get("reported") or [None])[0]
-    return {"id": run.id, "created": run.created, "status": run.status, "strategy": run.strategy, "seed": run.seed,
+    status = run.status if run.status != "running" or run.is_live else "stale"  # its process is gone: resume it
+    return {"id": run.id, "created": run.created, "status": status, "strategy": run.strategy, "seed": run.seed,
             "space": run.config.get("space"), "dataset": run.config.get("dataset"), "queries": run.queries,
             "budget": run.budget, "best_signal": best.get("signal"),
             "best_reported": (best.get("reported") or {}).get(key) if key else None,
