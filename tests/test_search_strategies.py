@@ -143,3 +143,22 @@ def test_dngo_predicts_a_smooth_function_and_ei_prefers_promising_points():
     assert np.array_equal(mean, again)  # seeded
     ei = expected_improvement(np.array([0.0, 1.0]), np.array([0.1, 0.1]), incumbent=0.5)
     assert ei[1] > ei[0] > 0
+
+
+@pytest.mark.parametrize("algo", ["random", "re", "ls", "tpe"])
+def test_strategies_run_on_nb101_through_its_moves(algo):
+    space = moves_for("nb101").space
+
+    def nb101_score(cell) -> float:
+        return float(space.op_counts(cell).get("conv3x3-bn-relu", 0) + 0.1 * cell.num_edges)
+
+    objective = FunctionObjective("nb101", nb101_score)
+    runner = SearchRunner(SearchConfig(space="nb101", algo=algo, budget=30, seed=0,
+                                       settings={"population_size": 10} if algo == "re" else {}),
+                          objective=objective, store=RunStore())
+    result = runner.run()
+    records = runner.store.queries(result.run_id)
+    assert result.status == "finished" and len({r.cell_id for r in records}) == 30
+    assert all(space.is_valid(space.parse(r.cell)).valid for r in records)
+    neighbours = {moves_for("nb101").cell_id(c) for c in moves_for("nb101").neighbours(space.parse(records[0].cell))}
+    assert neighbours and all(space.is_valid(c).valid for c in moves_for("nb101").neighbours(space.parse(records[0].cell)))

@@ -107,10 +107,100 @@ class NB201Moves(SpaceMoves):
         return self._nb201.NB201Cell(tuple(params[name] for name in self.param_choices()))
 
 
+class NB101Moves(SpaceMoves):
+    """NB101 on the padded 7-vertex representation: a mutation flips one upper-triangular edge or
+    changes one interior op (NAS-Bench-101's RE mutation), repeated until the cell is valid; cells are
+    kept pruned. TPE sees 21 edge bits and 5 interior ops (invalid combinations are failed trials).
+    Cells are rebuilt from ids only for cells seen in this process (hashes are one-way)."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        super().__init__(space)
+        from nasviz.spaces import nb101
+
+        self._nb101 = nb101
+        self._n = nb101.MAX_VERTICES
+        self._pairs = [(i, j) for i in range(self._n) for j in range(i + 1, self._n)]
+        self._seen: dict[str, Any] = {}
+
+    def cell_id(self, cell: Any) -> str:
+        cid = self.space.cell_id(cell)
+        self._seen.setdefault(cid, cell)
+        return cid
+
+    def cell_from_id(self, cell_id: str) -> Any:
+        if cell_id in self._seen:
+            return self._seen[cell_id]
+        raise ConfigError(f"NB101 cell {cell_id} cannot be rebuilt from its hash; search NB101 without a "
+                          "restricted domain (live evaluator) or with a strategy that does not sample the table")
+
+    def _padded(self, cell: Any) -> tuple[np.ndarray, list[str]]:
+        matrix = np.zeros((self._n, self._n), dtype=np.int64)
+        k = cell.num_vertices
+        matrix[: k - 1, : k - 1] = cell.to_numpy()[: k - 1, : k - 1]
+        matrix[: k - 1, self._n - 1] = cell.to_numpy()[: k - 1, k - 1]
+        ops = list(cell.ops[: k - 1]) + [self._nb101.OPS[0]] * (self._n - k) + [self._nb101.OUTPUT]
+        return matrix, ops
+
+    def _make(self, matrix: np.ndarray, ops: list[str]) -> Any | None:
+        cell = self._nb101.NB101Cell(tuple(tuple(int(x) for x in row) for row in matrix), tuple(ops))
+        return self.space.prune(cell) if self.space.is_valid(cell).valid else None
+
+    def random_cell(self, rng: np.random.Generator) -> Any:
+        return self.space.sample(1, int(rng.integers(2**31 - 1)))[0]
+
+    def _edits(self, cell: Any) -> list[tuple[np.ndarray, list[str]]]:
+        matrix, ops = self._padded(cell)
+        out = []
+        for i, j in self._pairs:
+            m = matrix.copy()
+            m[i, j] = 1 - m[i, j]
+            out.append((m, ops))
+        for v in range(1, self._n - 1):
+            for op in self._nb101.OPS:
+                if op != ops[v]:
+                    out.append((matrix, [*ops[:v], op, *ops[v + 1:]]))
+        return out
+
+    def mutate(self, cell: Any, rng: np.random.Generator) -> Any:
+        edits = self._edits(cell)
+        for index in rng.permutation(len(edits)):
+            made = self._make(*edits[int(index)])
+            if made is not None and self.space.cell_id(made) != self.space.cell_id(cell):
+                return made
+        return self.random_cell(rng)
+
+    def neighbours(self, cell: Any) -> list[Any]:
+        out, seen = [], {self.space.cell_id(cell)}
+        for edit in self._edits(cell):
+            made = self._make(*edit)
+            if made is not None and (cid := self.space.cell_id(made)) not in seen:
+                seen.add(cid)
+                out.append(made)
+        return out
+
+    def param_choices(self) -> dict[str, list[str]]:
+        edges = {f"edge{i}{j}": ["0", "1"] for i, j in self._pairs}
+        return {**edges, **{f"op{v}": list(self._nb101.OPS) for v in range(1, self._n - 1)}}
+
+    def cell_params(self, cell: Any) -> dict[str, str]:
+        matrix, ops = self._padded(cell)
+        out = {f"edge{i}{j}": str(int(matrix[i, j])) for i, j in self._pairs}
+        return {**out, **{f"op{v}": ops[v] for v in range(1, self._n - 1)}}
+
+    def cell_from_params(self, params: dict[str, str]) -> Any | None:
+        matrix = np.zeros((self._n, self._n), dtype=np.int64)
+        for i, j in self._pairs:
+            matrix[i, j] = int(params[f"edge{i}{j}"])
+        ops = [self._nb101.INPUT, *(params[f"op{v}"] for v in range(1, self._n - 1)), self._nb101.OUTPUT]
+        return self._make(matrix, ops)
+
+
 def moves_for(space: SearchSpace | str) -> SpaceMoves:
     """The moves of a space (by object or name)."""
     if isinstance(space, str):
         space = get_space(space)
     if space.name == "nb201":
         return NB201Moves(space)
+    if space.name == "nb101":
+        return NB101Moves(space)
     return SpaceMoves(space)
