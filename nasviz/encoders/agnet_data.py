@@ -75,7 +75,7 @@ def _nb101_rows() -> tuple[tuple[Any, float], ...]:
 
 
 def nb101_labelled() -> tuple[list[Any], np.ndarray]:
-    """The 500 NB101 cells of NASLib's zero-cost file with their validation accuracy (%, 108 epochs)."""
+    """The distinct NB101 cells (292) of the 500 records of NASLib's zero-cost file, with validation accuracy (%, 108 epochs)."""
     rows = _nb101_rows()
     return [c for c, _ in rows], np.array([a for _, a in rows], dtype=np.float64)
 

@@ -1,0 +1,109 @@
+"""NAO search (Luo et al., 2018) adapted to ask/tell on a benchmark.
+
+Initial cells drawn at random; then every round the NAO encoder-predictor-decoder (initialised from the
+trained model of the space, so the decoder already reconstructs cells) is fine-tuned on all queried cells
+with their min-max normalised signals, and new cells come from gradient ascent on the per-token encoder
+outputs of the best ``top_k`` queried cells, the step size increasing 1, 2, ... up to ``max_step`` until a
+new cell decodes (paper footnote 4). The new cells are queried in the order of their predicted value;
+random cells fill up when ascent finds too few.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+
+from nasviz.search.base import SearchContext, Strategy
+
+
+class NAOSearch(Strategy):
+    name = "nao"
+    title = "NAO (gradient ascent in the encoder's embedding space)"
+    defaults: dict[str, Any] = {"initial_samples": 16, "epochs": 60, "top_k": 100, "max_step": 50,
+                                "trade_off": 0.8, "batch_size": 100, "round_size": 16}
+
+    def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
+        super().__init__(context, seed, **settings)
+        from nasviz.encoders.nao import NAOEncoder
+
+        self.pretrained = NAOEncoder.load(self.moves.space.name)
+        self.rounds = 0
+        self.queue: list[Any] = []  # proposals of the current round not yet asked
+
+    def _random(self, n: int, pending: set[str] | None = None) -> list[Any]:
+        pending = set() if pending is None else pending
+        cells = []
+        for _ in range(n):
+            cell = self.random_new_cell(pending)
+            pending.add(self.moves.cell_id(cell))
+            cells.append(cell)
+        return cells
+
+    def _fine_tune(self, scores: np.ndarray) -> Any:
+        import torch
+        from torch import nn
+
+        from nasviz.encoders.nao import NAOEncoder, nao_loss
+
+        round_seed = self.seed * 1000 + len(self.history_obs)
+        torch.manual_seed(round_seed)
+        model = copy.deepcopy(self.pretrained.model)
+        codec = self.pretrained.codec
+        lo, hi = float(scores.min()), float(scores.max())
+        hi = hi if hi > lo else lo + 1.0
+        model.target_min.fill_(lo)
+        model.target_max.fill_(hi)
+        tokens = codec.encode_many(self.history_cells)
+        y = torch.from_numpy(((scores - lo) / (hi - lo)).astype(np.float32))
+        labelled = torch.ones(len(y), dtype=torch.bool)
+        rng = np.random.default_rng(round_seed)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-4)
+        batch = int(self.settings["batch_size"])
+        model.train()
+        for _ in range(int(self.settings["epochs"])):
+            order = rng.permutation(len(y))
+            for start in range(0, len(y), batch):
+                index = order[start:start + batch]
+                seqs = np.stack([codec.swap(t, rng) for t in tokens[index]]) if codec.symmetric else tokens[index]
+                loss, _ = nao_loss(model, torch.from_numpy(seqs), torch.from_numpy(codec.masks(seqs)),
+                                   y[torch.from_numpy(index)], labelled[torch.from_numpy(index)],
+                                   float(self.settings["trade_off"]))
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+                optimizer.step()
+        model.eval()
+        return NAOEncoder(self.pretrained.space, model, self.pretrained.manifest)
+
+    def ask(self, n: int) -> list[Any]:
+        """Queries come in rounds of ``round_size``: a round is fine-tuned and generated once and then served
+        across ``ask`` calls, whatever the runner's batch size."""
+        if len(self.history_obs) < int(self.settings["initial_samples"]):
+            return self._random(n)
+        self.queue = [c for c in self.queue if self.is_new(c)]
+        if len(self.queue) < n:
+            self.queue += self._round(max(n, int(self.settings["round_size"])) - len(self.queue))
+        cells, self.queue = self.queue[:n], self.queue[n:]
+        if len(cells) < n:
+            cells += self._random(n - len(cells), {self.moves.cell_id(c) for c in cells})
+        return cells
+
+    def _round(self, n: int) -> list[Any]:
+        scores = np.asarray(self.fitness(), dtype=np.float64)
+        encoder = self._fine_tune(scores)
+        self.rounds += 1
+        top = np.lexsort((np.arange(len(scores)), -scores))[:int(self.settings["top_k"])]
+        exclude = set(self.visited) | {self.moves.cell_id(c) for c in self.queue}
+        found: dict[str, tuple[float, Any]] = {}
+        for result in encoder.ascend([self.history_cells[i] for i in top.tolist()], int(self.settings["max_step"]), exclude):
+            if result.cell is not None and self.is_new(result.cell):
+                cid = self.moves.cell_id(result.cell)
+                if cid not in found or result.predicted_new > found[cid][0]:
+                    found[cid] = (float(result.predicted_new), result.cell)
+        ranked = sorted(found.items(), key=lambda kv: (-kv[1][0], kv[0]))[:n]
+        return [cell for _, (_, cell) in ranked]
+
+    def describe(self) -> dict[str, Any]:
+        return {**super().describe(), "rounds": self.rounds}
