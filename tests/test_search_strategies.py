@@ -160,5 +160,8 @@ def test_strategies_run_on_nb101_through_its_moves(algo):
     records = runner.store.queries(result.run_id)
     assert result.status == "finished" and len({r.cell_id for r in records}) == 30
     assert all(space.is_valid(space.parse(r.cell)).valid for r in records)
-    neighbours = {moves_for("nb101").cell_id(c) for c in moves_for("nb101").neighbours(space.parse(records[0].cell))}
-    assert neighbours and all(space.is_valid(c).valid for c in moves_for("nb101").neighbours(space.parse(records[0].cell)))
+    chain = space.parse({"matrix": [[0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]],
+                         "ops": ["input", "conv3x3-bn-relu", "conv1x1-bn-relu", "output"]})
+    neighbours = moves_for("nb101").neighbours(chain)
+    assert len({space.cell_id(c) for c in neighbours}) == len(neighbours) > 0
+    assert all(space.is_valid(c).valid and space.cell_id(c) != space.cell_id(chain) for c in neighbours)
