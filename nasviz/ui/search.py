@@ -1,0 +1,207 @@
+"""Search page views: Plotly figures of a run (best so far, accuracy vs latency, feasibility), the
+comparison of strategies over seeds, and the live panel that redraws while a job runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from nasviz.errors import NasvizError
+from nasviz.export import OKABE_ITO
+from nasviz.search import RunInfo, RunStore
+from nasviz.search_jobs import (
+    SearchJob,
+    feasibility_frame,
+    is_constrained,
+    optimum_lines,
+    pareto_points,
+    queries_frame,
+    run_protocol,
+)
+from nasviz.spaces import get_space
+from nasviz.ui.cells import show_cell_drawing
+from nasviz.ui.figures import show_figure
+
+SIGNAL_COLOR, REPORTED_COLOR, OPTIMUM_COLOR = OKABE_ITO[4], OKABE_ITO[5], "#000000"
+
+
+def metric_label(key: str) -> str:
+    """Readable label of a table metric key (the key itself when the data module cannot say)."""
+    try:
+        from nasviz.data import parse_key
+
+        return parse_key(key).label
+    except (NasvizError, ValueError, KeyError):
+        return key
+
+
+# ---- figures (no Streamlit) ----------------------------------------------------------------------
+
+def best_so_far_figure(frame: pd.DataFrame, info: RunInfo) -> go.Figure:
+    """Best-so-far reported metric (top) and signal (bottom) versus queries, with the table's exact
+    (constrained) optima as horizontal lines."""
+    protocol = run_protocol(info)
+    optima = optimum_lines(info)
+    reported_label = metric_label(str((protocol.get("reported") or [""])[0]))
+    signal_label = metric_label(str(protocol.get("signal", "signal")))
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
+                        subplot_titles=(f"reported: {reported_label}", f"search signal: {signal_label}"))
+    fig.add_trace(go.Scatter(x=frame["query"], y=frame["best_reported"], mode="lines", name="best so far (reported)",
+                             line={"color": REPORTED_COLOR, "shape": "hv"}), row=1, col=1)
+    fig.add_trace(go.Scatter(x=frame["query"], y=frame["best_signal"], mode="lines", name="best so far (signal)",
+                             line={"color": SIGNAL_COLOR, "shape": "hv"}), row=2, col=1)
+    kind = "constrained optimum" if is_constrained(info) else "optimum"
+    if "reported" in optima:
+        fig.add_hline(y=optima["reported"], line={"color": OPTIMUM_COLOR, "dash": "dash"}, row=1, col=1,
+                      annotation_text=f"{kind} {optima['reported']:.2f}", annotation_position="bottom right")
+    if "reported_of_signal_optimum" in optima:
+        fig.add_hline(y=optima["reported_of_signal_optimum"], line={"color": OKABE_ITO[2], "dash": "dot"}, row=1, col=1,
+                      annotation_text=f"reported of the signal {kind} {optima['reported_of_signal_optimum']:.2f}",
+                      annotation_position="top left")
+    if "signal" in optima:
+        fig.add_hline(y=optima["signal"], line={"color": OPTIMUM_COLOR, "dash": "dash"}, row=2, col=1,
+                      annotation_text=f"{kind} {optima['signal']:.2f}", annotation_position="bottom right")
+    fig.update_xaxes(title_text="queries", row=2, col=1)
+    fig.update_layout(height=520, margin={"t": 40, "b": 40}, legend={"orientation": "h", "y": -0.15})
+    return fig
+
+
+def queries_figure(frame: pd.DataFrame, info: RunInfo) -> go.Figure:
+    """Every query: reported metric versus latency with the limit and the exact Pareto front
+    (constrained runs), or versus the search signal (unconstrained runs)."""
+    protocol = run_protocol(info)
+    reported_label = metric_label(str((protocol.get("reported") or [""])[0]))
+    fig = go.Figure()
+    constraint = info.config.get("constraint")
+    x_key = "latency" if constraint else "signal"
+    x_label = f"latency on {constraint['device']} (ms)" if constraint else metric_label(str(protocol.get("signal", "")))
+    if constraint:
+        front = pareto_points(info)
+        if front is not None:
+            fig.add_trace(go.Scatter(x=front["latency"], y=front["reported"], mode="lines", name="exact Pareto front",
+                                     line={"color": OPTIMUM_COLOR, "shape": "hv", "width": 1}, hoverinfo="skip"))
+        fig.add_vline(x=float(constraint["max_latency"]), line={"color": OKABE_ITO[5], "dash": "dash"},
+                      annotation_text=f"L = {float(constraint['max_latency']):g} ms")
+        groups = [(True, "feasible", OKABE_ITO[2]), (False, "infeasible", OKABE_ITO[0])]
+        parts = [(frame[frame["feasible"] == flag], name, color) for flag, name, color in groups]
+    else:
+        parts = [(frame, "queries", SIGNAL_COLOR)]
+    for part, name, color in parts:
+        fig.add_trace(go.Scatter(x=part[x_key], y=part["reported"], mode="markers", name=name,
+                                 marker={"color": color, "size": 7, "opacity": 0.8}, customdata=part[["query", "cell_id"]],
+                                 hovertemplate="query %{customdata[0]}<br>cell %{customdata[1]}<br>x %{x:.3f}<br>"
+                                               "y %{y:.2f}<extra></extra>"))
+    fig.update_layout(height=420, xaxis_title=x_label, yaxis_title=reported_label, margin={"t": 30},
+                      legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def feasibility_figure(frame: pd.DataFrame) -> go.Figure:
+    """Share of feasible queries per iteration."""
+    fig = go.Figure(go.Bar(x=frame["iteration"], y=frame["ratio"], marker_color=OKABE_ITO[2], name="feasible share",
+                           customdata=frame[["feasible", "queries"]],
+                           hovertemplate="iteration %{x}: %{customdata[0]}/%{customdata[1]} feasible<extra></extra>"))
+    fig.update_layout(height=300, xaxis_title="iteration", yaxis_title="feasibility ratio", yaxis_range=[0, 1.05],
+                      margin={"t": 30})
+    return fig
+
+
+def comparison_figure(comparison: pd.DataFrame, reported_key: str) -> go.Figure:
+    """Mean ± std over seeds of the best-so-far reported metric per strategy versus queries."""
+    fig = go.Figure()
+    for i, (group, frame) in enumerate(comparison.groupby("group", sort=False)):
+        color = OKABE_ITO[i % len(OKABE_ITO)]
+        upper, lower = frame["mean"] + frame["std"], frame["mean"] - frame["std"]
+        fig.add_trace(go.Scatter(x=pd.concat([frame["query"], frame["query"][::-1]]), y=pd.concat([upper, lower[::-1]]),
+                                 fill="toself", fillcolor=color, opacity=0.2, line={"width": 0}, hoverinfo="skip",
+                                 showlegend=False, name=f"{group} ± std"))
+        fig.add_trace(go.Scatter(x=frame["query"], y=frame["mean"], mode="lines", name=f"{group} (n={int(frame['runs'].max())})",
+                                 line={"color": color}))
+    fig.update_layout(height=440, xaxis_title="queries", yaxis_title=f"best {metric_label(reported_key)} (mean ± std)",
+                      margin={"t": 30}, legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+# ---- Streamlit views -----------------------------------------------------------------------------
+
+def show_run(run_id: int, key: str, store: RunStore | None = None, drawings: int = 4) -> int:
+    """Every chart of one run (best so far, queries, feasibility, latest candidates) with downloads;
+    returns how many queries were shown."""
+    store = store or RunStore()
+    try:
+        info = store.get_run(run_id)
+    except NasvizError as exc:
+        st.error(str(exc))
+        return 0
+    records = store.queries(run_id)
+    frame = queries_frame(records, info)
+    best = frame["best_reported"].iloc[-1] if len(frame) else float("nan")
+    cols = st.columns(4)
+    cols[0].metric("Queries", f"{len(frame)} / {info.budget}")
+    cols[1].metric("Status", info.status)
+    cols[2].metric("Best reported", "n/a" if pd.isna(best) else f"{best:.2f}")
+    optima = optimum_lines(info)
+    cols[3].metric("Table optimum", f"{optima['reported']:.2f}" if "reported" in optima else "n/a")
+    if info.error:
+        st.error(f"Run {run_id}: {info.error}")
+    if frame.empty:
+        st.info("No query yet.")
+        return 0
+    stem = f"search-run-{run_id}"
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Best so far**")
+        show_figure(best_so_far_figure(frame, info), f"{stem}-best", frame, key=f"{key}_best")
+    with right:
+        st.markdown("**All queries**")
+        show_figure(queries_figure(frame, info), f"{stem}-queries", frame, key=f"{key}_queries")
+    if is_constrained(info):
+        feas = feasibility_frame(records)
+        st.markdown(f"**Feasibility ratio per iteration** (overall {frame['feasible'].mean():.2f})")
+        show_figure(feasibility_figure(feas), f"{stem}-feasibility", feas, key=f"{key}_feas")
+    if drawings:
+        st.markdown("**Latest candidates**")
+        space = get_space(info.config.get("space", "nb201"))
+        latest = records[-drawings:][::-1]
+        for column, record in zip(st.columns(drawings), latest, strict=False):
+            with column:
+                cell = space.parse(record.cell)
+                show_cell_drawing(space, cell, title=f"query {record.query + 1}: {record.signal:.2f}", downloads=False,
+                                  key=f"{key}_cell_{record.query}")
+    return len(frame)
+
+
+def show_live_job(job: SearchJob, run_choice: int | None = None) -> None:
+    """The job's charts, redrawn every second (only this fragment) while the job runs; one full
+    rerun when it ends so the page shows the final state and the Stop button goes away."""
+
+    @st.fragment(run_every=1.0 if job.alive else None)
+    def live() -> None:
+        run_id = run_choice if run_choice is not None else job.current_run_id
+        done = not job.alive
+        seed = job.seeds[job.run_ids.index(run_id)]
+        st.caption(f"{job.label()} · showing run {run_id} (seed {seed})")
+        if job.error:
+            st.error(f"The search failed: {job.error}")
+        show_run(run_id, key="live")
+        flag = f"search_job_{job.id}_final"
+        if done and not st.session_state.get(flag):
+            st.session_state[flag] = True
+            st.rerun(scope="app")
+
+    live()
+
+
+def run_label(info: RunInfo) -> str:
+    p = run_protocol(info)
+    return (f"#{info.id} {info.strategy} seed {info.seed} · {p.get('space', '?')}/{p.get('dataset', '?')} · "
+            f"{info.queries}/{info.budget} queries · {info.status}" + (" · constrained" if is_constrained(info) else ""))
+
+
+def download_row(label: str, data: Any, file_name: str, mime: str, key: str, column: Any) -> None:
+    column.download_button(label, data=data, file_name=file_name, mime=mime, key=key, on_click="ignore",
+                           icon=":material/download:")

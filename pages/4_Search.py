@@ -1,0 +1,169 @@
+"""Search: run a NAS search on an imported benchmark table in the background, watch it live, and
+compare strategies over seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from nasviz.data import available_tables, load_table, status
+from nasviz.errors import NasvizError
+from nasviz.search import RunStore, SearchConfig, strategy_names
+from nasviz.search.objective import default_metrics, latency_key_for
+from nasviz.search_jobs import (
+    checkpoint_table,
+    comparison_frame,
+    export_runs,
+    get_job,
+    list_jobs,
+    parse_seeds,
+    protocol_signature,
+    run_reported_key,
+    start_job,
+    stop_job,
+)
+from nasviz.spaces import get_space
+from nasviz.ui import setup_page, show_figure
+from nasviz.ui.search import comparison_figure, download_row, metric_label, run_label, show_live_job, show_run
+
+setup_page("Search")
+st.title("Search")
+st.caption("Search a benchmark table with a strategy (exact look-ups: the search signal drives the strategy, the "
+           "reported metric of the best cell by signal is what papers report). Runs are stored in `NASVIZ_HOME/runs.sqlite`.")
+
+spaces = [s for s in available_tables() if s in ("nb201", "nb101", "darts", "nat")]
+job = get_job(st.session_state["search_job_id"]) if "search_job_id" in st.session_state else None
+
+# ---- the form ------------------------------------------------------------------------------------
+if not spaces:
+    st.warning("No benchmark table is imported yet, so there is nothing to search. Import the NAS-Bench-201 table:")
+    hints = next((row.get("import_commands") for row in status() if row["benchmark"] == "nb201"), None)
+    st.code("\n".join(hints or ["nasviz data import nb201-merged PATH/TO/nb201_merged.csv"]), language="bash")
+else:
+    st.subheader("New search")
+    c1, c2, c3 = st.columns(3)
+    space = c1.selectbox("Search space", spaces, key="search_space")
+    table = load_table(space)
+    datasets = sorted({m.dataset for m in table.metrics if m.kind == "accuracy" and m.dataset})
+    default_dataset = get_space(space).default_dataset
+    dataset = c2.selectbox("Dataset", datasets, index=datasets.index(default_dataset) if default_dataset in datasets else 0,
+                           key=f"search_dataset_{space}")
+    strategies = list(strategy_names())
+    algo = c3.selectbox("Strategy", strategies, index=strategies.index("re") if "re" in strategies else 0,
+                        key="search_algo")
+
+    try:
+        default_signal, default_reported, protocol_note = default_metrics(table, dataset)
+    except NasvizError as exc:
+        st.error(str(exc))
+        st.stop()
+    keys = table.keys
+    c1, c2 = st.columns(2)
+    signal = c1.selectbox("Search signal (what the strategy sees)", keys, index=keys.index(default_signal),
+                          format_func=metric_label, key=f"search_signal_{space}_{dataset}")
+    reported = c2.selectbox("Reported metric (of the best cell by signal)", keys, index=keys.index(default_reported),
+                            format_func=metric_label, key=f"search_reported_{space}_{dataset}")
+
+    c1, c2, c3, c4 = st.columns(4)
+    constraint = c1.radio("Constraint", ["none", "latency"], horizontal=True, key="search_constraint")
+    device, max_latency, joint = None, None, 0
+    if constraint == "latency":
+        devices = sorted({m.device for m in table.metrics if m.kind == "latency" and m.device
+                          and m.dataset in (dataset, None)})
+        if not devices:
+            c2.warning(f"The {space} table has no latency for {dataset}.")
+        else:
+            device = c2.selectbox("Device", devices, key=f"search_device_{space}")
+            lat = table.values(latency_key_for(table, device, dataset))
+            lat = lat[~np.isnan(lat)]
+            max_latency = c3.number_input("L (ms)", min_value=0.0, value=round(float(np.median(lat)), 3), step=0.1,
+                                          format="%.3f", key=f"search_latency_{space}_{device}")
+            joint = c4.radio("Joint", [0, 1], horizontal=True, key="search_joint",
+                             help="0: maximise accuracy subject to latency <= L; 1: rank by accuracy rank + latency rank")
+            st.caption(f"{device} latency over the table: min {lat.min():.3f}, median {np.median(lat):.3f}, "
+                       f"max {lat.max():.3f} ms.")
+
+    c1, c2, c3 = st.columns(3)
+    budget = c1.number_input("Budget (queries)", min_value=1, value=100, step=1, key="search_budget")
+    seeds_text = c2.text_input("Seeds (one run per seed)", value="0", key="search_seeds", help="e.g. 0, 1, 2 or 0-4")
+    delay = c3.number_input("Pause after each query (s)", min_value=0.0, value=0.0, step=0.05, key="search_delay",
+                            help="Table look-ups are fast: a pause lets you watch the search unfold.")
+
+    running = job is not None and job.alive
+    b1, b2, _ = st.columns([1, 1, 6])
+    start = b1.button("Start", type="primary", key="search_start", disabled=running, icon=":material/play_arrow:")
+    if running:
+        b2.button("Stop", key="search_stop", on_click=stop_job, args=(job,), icon=":material/stop:",
+                  disabled=job.stop_event.is_set())
+    if start:
+        try:
+            seeds = parse_seeds(seeds_text)
+            config = SearchConfig(space=space, dataset=dataset, algo=algo, budget=int(budget), seed=seeds[0],
+                                  signal=signal, reported=[reported], device=device,
+                                  max_latency=None if max_latency is None else float(max_latency), joint=int(joint))
+            if constraint == "latency" and device is None:
+                raise NasvizError(f"the {space} table has no latency measurements for {dataset}")
+            job = start_job(config, seeds, delay_s=float(delay))
+        except NasvizError as exc:
+            st.error(f"Cannot start the search: {exc}")
+        else:
+            st.session_state["search_job_id"] = job.id
+            st.rerun()  # redraw the buttons (Start disabled, Stop shown)
+
+# ---- the live run ------------------------------------------------------------------------------
+others = [j for j in list_jobs(alive_only=True) if job is None or j.id != job.id]
+if others:
+    st.info("Also running in this server: " + "; ".join(j.label() for j in others))
+if job is not None:
+    st.subheader("Live run" if job.alive else "Last run")
+    choice = None
+    if len(job.run_ids) > 1:
+        options = ["follow"] + job.run_ids
+        picked = st.selectbox("Seed to show", options, key=f"search_job_{job.id}_show",
+                              format_func=lambda r: "the running seed" if r == "follow"
+                              else f"seed {job.seeds[job.run_ids.index(r)]} (run {r})")
+        choice = None if picked == "follow" else int(picked)
+    show_live_job(job, choice)
+
+# ---- comparison of stored runs -------------------------------------------------------------------
+st.divider()
+st.subheader("Compare runs")
+store = RunStore()
+runs = [r for r in store.list_runs() if r.status in ("finished", "stopped") and r.queries > 0]
+if not runs:
+    st.info("No finished run yet: start a search above (or `nasviz search run ...` on the command line).")
+    st.stop()
+by_id = {r.id: r for r in runs}
+if job is not None and not job.alive and st.session_state.get("search_compare_job") != job.id:
+    st.session_state["search_compare_runs"] = [r for r in job.run_ids if r in by_id]
+    st.session_state["search_compare_job"] = job.id
+st.session_state.setdefault("search_compare_runs", [r.id for r in runs[:10]])
+st.session_state["search_compare_runs"] = [r for r in st.session_state["search_compare_runs"] if r in by_id]
+chosen = st.multiselect("Runs (averaged over seeds per strategy)", list(by_id), key="search_compare_runs",
+                        format_func=lambda r: run_label(by_id[r]))
+if chosen:
+    selected = [by_id[r] for r in chosen]
+    signature = protocol_signature(selected[0])
+    same = [r for r in selected if protocol_signature(r) == signature]
+    if len(same) < len(selected):
+        st.warning(f"Left out {len(selected) - len(same)} run(s) with another space/dataset/signal/reported metric "
+                   f"than run #{selected[0].id} ({', '.join(signature)}).")
+    comparison = comparison_frame(same, store)
+    reported_key = run_reported_key(same[0])
+    show_figure(comparison_figure(comparison, reported_key), "search-comparison", comparison, key="search_compare")
+    st.markdown(f"**Best {metric_label(reported_key)} at 96 / 100 / 192 queries** (mean ± std over seeds)")
+    summary = checkpoint_table(comparison)
+    st.dataframe(summary, hide_index=True, width="stretch")
+    c1, c2, c3, _ = st.columns([1, 1, 1, 3])
+    download_row("Table CSV", summary.to_csv(index=False).encode(), "search-comparison-table.csv", "text/csv",
+                 "search_table_csv", c1)
+    ids = [r.id for r in same]
+    download_row("Runs JSON", lambda: export_runs(ids, "json", store), "search-runs.json", "application/json",
+                 "search_runs_json", c2)
+    download_row("Queries CSV", lambda: export_runs(ids, "csv", store), "search-queries.csv", "text/csv",
+                 "search_runs_csv", c3)
+
+with st.expander("Inspect a stored run"):
+    inspect = st.selectbox("Run", list(by_id), format_func=lambda r: run_label(by_id[r]), key="search_inspect")
+    if inspect is not None:
+        show_run(int(inspect), key="inspect", store=store)
