@@ -46,7 +46,7 @@ def best_toy_action(op: str) -> int:
 def test_reinforce_learns_the_best_action_on_a_toy_reward() -> None:
     torch.set_num_threads(1)
     adapter = get_adapter("nb201")
-    config = TrainConfig(rule="paper", steps=100, batch_size=128, lr=1e-2, entropy=0.001, baseline_decay=0.9, seed=0,
+    config = TrainConfig(rule="paper", steps=100, batch_size=64, lr=1e-2, entropy=0.001, baseline_decay=0.9, seed=0,
                          policy=PolicyConfig(edge_dim=8, hidden=32))
     result = train_policy(adapter, ToyReward(), _sampler, config, log_every=20)
     assert result.history[-1]["mean_gain"] > result.history[0]["mean_gain"]
