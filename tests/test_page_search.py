@@ -1,0 +1,193 @@
+"""The search job manager (nasviz.search_jobs) and an AppTest of the Search page."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from nasviz.errors import ConfigError, DataError
+from nasviz.search import RunStore, SearchConfig, run_search, strategy_names
+from nasviz.search.summary import trajectory
+from nasviz.search_jobs import (
+    checkpoint_table,
+    comparison_frame,
+    export_runs,
+    list_jobs,
+    parse_seeds,
+    queries_frame,
+    start_job,
+    stop_job,
+)
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "4_Search.py")
+REPORTED = "accuracy/cifar10/test/200ep"
+
+
+@pytest.fixture(scope="module")
+def imported_nb201(nb201_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real NB201 table imported once; copied into each test's own NASVIZ_HOME by ``nb201_home``."""
+    home = tmp_path_factory.mktemp("search_page_table")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NASVIZ_HOME", str(home))
+        from nasviz.data import import_benchmark
+
+        import_benchmark("nb201-merged", nb201_csv)
+    return home / "benchmarks"
+
+
+@pytest.fixture
+def nb201_home(imported_nb201: Path, isolated_home: Path) -> Path:
+    shutil.copytree(imported_nb201, isolated_home / "benchmarks")
+    return isolated_home
+
+
+def wait_for(predicate, timeout_s: float = 30.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+# ---- job manager ---------------------------------------------------------------------------------
+
+def test_parse_seeds() -> None:
+    assert parse_seeds("0") == [0]
+    assert parse_seeds(" 3, 1 ,3; 5-7") == [3, 1, 5, 6, 7]
+    for bad in ("", "a", "4-2", "-1"):
+        with pytest.raises(ConfigError):
+            parse_seeds(bad)
+
+
+def test_job_runs_every_seed_like_a_direct_run(nb201_home: Path) -> None:
+    job = start_job(SearchConfig(algo="random", budget=20), seeds=[0, 1])
+    assert job in list_jobs()
+    job.thread.join(60)
+    assert job.status == "finished" and not job.error
+    store = RunStore()
+    infos = [store.get_run(r) for r in job.run_ids]
+    assert [i.seed for i in infos] == [0, 1] and [i.status for i in infos] == ["finished", "finished"]
+    assert [i.queries for i in infos] == [20, 20]
+    direct = run_search(SearchConfig(algo="random", budget=20, seed=0))
+    assert [r.cell_id for r in store.queries(direct.run_id)] == [r.cell_id for r in store.queries(job.run_ids[0])]
+    frame = queries_frame(store.queries(job.run_ids[0]), infos[0])
+    assert list(frame["query"]) == list(range(1, 21))
+    assert frame["best_signal"].is_monotonic_increasing
+    assert frame["best_reported"].iloc[-1] == direct.summary["at"]["20"]["reported"][REPORTED]
+
+
+def test_stop_keeps_the_queries_made(nb201_home: Path) -> None:
+    job = start_job(SearchConfig(algo="random", budget=100), seeds=[0, 1], delay_s=0.05)
+    store = RunStore()
+    wait_for(lambda: store.count_queries(job.run_ids[0]) >= 5)
+    stop_job(job, wait_s=20)
+    assert not job.alive and job.status == "stopped"
+    first, second = (store.get_run(r) for r in job.run_ids)
+    assert first.status == "stopped" and 5 <= first.queries < 100
+    assert [q.query for q in store.queries(first.id)] == list(range(first.queries))
+    assert second.status == "stopped" and second.queries == 0
+
+
+def test_bad_configs_raise_before_anything_is_stored(nb201_home: Path) -> None:
+    cases = [(SearchConfig(algo="re", budget=3), ConfigError, "initial sample"),
+             (SearchConfig(algo="random", budget=20, device="pixel3", max_latency=1e-6), DataError, "no nb201 cell"),
+             (SearchConfig(algo="random", budget=20, device="toaster", max_latency=5.0), ConfigError, "unknown device"),
+             (SearchConfig(algo="random", budget=20, signal="accuracy/mnist/test/1ep"), ConfigError, "not in the nb201")]
+    for config, error, text in cases:
+        with pytest.raises(error, match=text):
+            start_job(config, seeds=[0, 1])
+    assert RunStore().list_runs() == []
+
+
+def test_missing_table_is_reported(isolated_home: Path) -> None:
+    with pytest.raises(DataError, match="nasviz data import"):
+        start_job(SearchConfig(algo="random", budget=5))
+
+
+def test_comparison_over_seeds_and_exports(nb201_home: Path) -> None:
+    jobs = [start_job(SearchConfig(algo=algo, budget=100), seeds=[0, 1]) for algo in ("random", "re")]
+    for job in jobs:
+        job.thread.join(60)
+    store = RunStore()
+    infos = [store.get_run(r) for job in jobs for r in job.run_ids]
+    comparison = comparison_frame(infos, store)
+    assert set(comparison["group"]) == {"random", "re"}
+    curves = [trajectory(store.queries(i.id), REPORTED) for i in infos if i.strategy == "re"]
+    row = comparison[(comparison["group"] == "re") & (comparison["query"] == 96)].iloc[0]
+    assert row["mean"] == pytest.approx(np.mean([c[95] for c in curves]))
+    assert row["std"] == pytest.approx(np.std([c[95] for c in curves]))
+    table = checkpoint_table(comparison)
+    assert list(table["strategy"]) == ["random", "re"]
+    assert table.loc[1, "96 queries"].startswith(f"{row['mean']:.2f} ± ") and table.loc[1, "192 queries"] == "n/a"
+    docs = json.loads(export_runs([infos[0].id, infos[1].id], "json", store))
+    assert [d["run"]["id"] for d in docs] == [infos[0].id, infos[1].id] and len(docs[0]["queries"]) == 100
+    csv_lines = export_runs([infos[0].id, infos[1].id], "csv", store).decode().strip().splitlines()
+    assert len(csv_lines) == 201 and csv_lines[0].startswith("run_id,query")
+
+
+# ---- the page ------------------------------------------------------------------------------------
+
+def run_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=90).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_page_without_a_table_shows_the_import_command(isolated_home: Path) -> None:
+    at = run_page()
+    assert at.warning and "No benchmark table" in at.warning[0].value
+    assert any("nasviz data import nb201" in code.value for code in at.code)
+    assert not at.button
+
+
+def test_page_runs_a_search_and_shows_it(nb201_home: Path) -> None:
+    at = run_page()
+    assert at.selectbox(key="search_algo").options == list(strategy_names())
+    assert at.selectbox(key="search_dataset_nb201").value == "cifar10"
+    assert at.selectbox(key="search_signal_nb201_cifar10").value == "accuracy/cifar10/valid/12ep"
+    assert at.selectbox(key="search_reported_nb201_cifar10").value == REPORTED
+    at.selectbox(key="search_algo").set_value("random")
+    at.number_input(key="search_budget").set_value(20)
+    at.text_input(key="search_seeds").input("0, 1")
+    at.button(key="search_start").click().run()
+    assert not at.exception and not at.error
+    runs = RunStore().list_runs()
+    assert sorted(r.seed for r in runs) == [0, 1]
+    job = list_jobs()[0]
+    job.thread.join(60)
+    at.run()
+    assert not at.exception and not at.error
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Queries"] == "20 / 20" and metrics["Status"] == "finished"
+    assert len(at.get("plotly_chart")) >= 3  # best so far, all queries, comparison
+    assert sum("nasviz-cell-drawing" in m.value for m in at.markdown) >= 4  # latest candidates
+    table = at.dataframe[0].value
+    assert list(table["strategy"]) == ["random"] and table.loc[0, "runs"] == 2
+
+
+def test_page_constrained_run_and_bad_config(nb201_home: Path) -> None:
+    at = run_page()
+    at.number_input(key="search_budget").set_value(3)
+    at.button(key="search_start").click().run()
+    assert at.error and "initial sample of re (20 queries)" in at.error[0].value
+    assert RunStore().list_runs() == []
+    at.radio(key="search_constraint").set_value("latency").run()
+    at.selectbox(key="search_device_nb201").set_value("pixel3").run()
+    at.number_input(key="search_latency_nb201_pixel3").set_value(0.001).run()
+    at.number_input(key="search_budget").set_value(30)
+    at.button(key="search_start").click().run()
+    assert at.error and "no nb201 cell has" in at.error[0].value
+    at.number_input(key="search_latency_nb201_pixel3").set_value(5.0)
+    at.button(key="search_start").click().run()
+    assert not at.error
+    list_jobs()[0].thread.join(60)
+    at.run()
+    assert not at.exception and not at.error
+    info = RunStore().list_runs()[0]
+    assert info.config["constraint"]["device"] == "pixel3" and info.queries == 30
+    assert any("Feasibility ratio" in m.value for m in at.markdown)
