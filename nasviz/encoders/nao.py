@@ -5,7 +5,9 @@ the architecture embedding is their mean, L2-normalised again; an MLP predictor 
 the (min-max normalised) performance; an attention LSTM decoder, initialised with the architecture
 embedding, reconstructs the tokens. Decoding applies the per-position masks of legal tokens of
 :mod:`nasviz.encoders.nao_tokens`, so every decode is a valid cell. Loss: ``trade_off * MSE +
-(1 - trade_off) * NLL`` (trade_off 0.8); cells without a target contribute only the NLL.
+(1 - trade_off) * NLL`` (trade_off 0.8); cells without a target contribute only the NLL. The NLL is taken
+over the legal tokens of each position only, so the decoder never learns to rule out illegal tokens by
+itself: unmasked decodes (``constrained=False``) of NB101/DARTS are not cells (reported as such).
 
 New architectures (:func:`ascend`): gradient ascent on the per-token encoder outputs, ``h + eta * df/dh``,
 re-normalised, decoded; eta takes the values 1, 2, ... until the decode is a new cell (paper footnote 4).
@@ -410,7 +412,8 @@ def decode_walk(encoder: NAOEncoder, cell: Any, steps: int = 8, max_step: int = 
 
 def labelled_cells(space: str) -> tuple[list[Any], np.ndarray, str]:
     """Benchmark cells with an accuracy target: NB201 CIFAR-10 test accuracy (200 epochs) of all cells,
-    NB101 NASLib validation accuracy (108 epochs) of the 292 distinct cells of its 500 records. Returns (cells, targets in %, source)."""
+    NB101 NASLib validation accuracy (108 epochs) of the 292 distinct cells of its 500 records.
+    Returns (cells, targets in %, source)."""
     from nasviz.encoders.agnet_data import nb101_labelled, nb201_accuracy
 
     if space == "nb201":
