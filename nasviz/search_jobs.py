@@ -240,13 +240,25 @@ def pareto_points(info: RunInfo) -> pd.DataFrame | None:
                          "latency": [p[b] for p in front["points"]]}).sort_values("latency")
 
 
-def feasibility_frame(records: Sequence[QueryRecord]) -> pd.DataFrame:
-    """Per iteration: queries, feasible queries and their ratio."""
-    rows: dict[int, list[bool]] = {}
+def feasibility_frame(records: Sequence[QueryRecord], window: int = 10) -> pd.DataFrame:
+    """Feasible share per iteration (``step`` = iteration number); when the strategy asks one cell
+    per iteration, per window of ``window`` queries instead (``step`` = the window's last query)."""
+    columns = ["step", "first_query", "last_query", "queries", "feasible", "ratio"]
+    if not records:
+        return pd.DataFrame(columns=columns)
+    single = len({r.iteration for r in records}) == len(records)
+    groups: dict[int, list[QueryRecord]] = {}
     for r in records:
-        rows.setdefault(r.iteration, []).append(bool(r.feasible))
-    return pd.DataFrame([{"iteration": it, "queries": len(f), "feasible": int(sum(f)), "ratio": sum(f) / len(f)}
-                         for it, f in sorted(rows.items())], columns=["iteration", "queries", "feasible", "ratio"])
+        groups.setdefault(r.query // window if single else r.iteration, []).append(r)
+    rows = []
+    for step, group in sorted(groups.items()):
+        flags = [bool(r.feasible) for r in group]
+        rows.append({"step": group[-1].query + 1 if single else step, "first_query": group[0].query + 1,
+                     "last_query": group[-1].query + 1, "queries": len(flags), "feasible": int(sum(flags)),
+                     "ratio": sum(flags) / len(flags)})
+    frame = pd.DataFrame(rows, columns=columns)
+    frame.attrs["by"] = f"queries (windows of {window})" if single else "iteration"
+    return frame
 
 
 def run_group(info: RunInfo) -> str:

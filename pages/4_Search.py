@@ -73,7 +73,8 @@ else:
         if not devices:
             c2.warning(f"The {space} table has no latency for {dataset}.")
         else:
-            device = c2.selectbox("Device", devices, key=f"search_device_{space}")
+            device = c2.selectbox("Device", devices, index=devices.index("pixel3") if "pixel3" in devices else 0,
+                                  key=f"search_device_{space}")
             lat = table.values(latency_key_for(table, device, dataset))
             lat = lat[~np.isnan(lat)]
             max_latency = c3.number_input("L (ms)", min_value=0.0, value=round(float(np.median(lat)), 3), step=0.1,
@@ -137,7 +138,9 @@ by_id = {r.id: r for r in runs}
 if job is not None and not job.alive and st.session_state.get("search_compare_job") != job.id:
     st.session_state["search_compare_runs"] = [r for r in job.run_ids if r in by_id]
     st.session_state["search_compare_job"] = job.id
-st.session_state.setdefault("search_compare_runs", [r.id for r in runs[:10]])
+# by default the latest runs that share the newest run's protocol (they can be averaged together)
+st.session_state.setdefault("search_compare_runs",
+                            [r.id for r in runs if protocol_signature(r) == protocol_signature(runs[0])][:20])
 st.session_state["search_compare_runs"] = [r for r in st.session_state["search_compare_runs"] if r in by_id]
 chosen = st.multiselect("Runs (averaged over seeds per strategy)", list(by_id), key="search_compare_runs",
                         format_func=lambda r: run_label(by_id[r]))

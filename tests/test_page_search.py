@@ -191,3 +191,20 @@ def test_page_constrained_run_and_bad_config(nb201_home: Path) -> None:
     info = RunStore().list_runs()[0]
     assert info.config["constraint"]["device"] == "pixel3" and info.queries == 30
     assert any("Feasibility ratio" in m.value for m in at.markdown)
+
+
+def test_feasibility_per_iteration_or_per_window(nb201_home: Path) -> None:
+    from nasviz.search import QueryRecord
+    from nasviz.search_jobs import feasibility_frame
+
+    def record(query: int, iteration: int, feasible: bool) -> QueryRecord:
+        return QueryRecord(run_id=1, query=query, iteration=iteration, time=0.0, cell_id=str(query), cell={},
+                           signal=1.0, reported={}, latency=1.0, predictor_score=None, feasible=feasible)
+
+    single = feasibility_frame([record(q, q, q % 4 == 0) for q in range(25)], window=10)
+    assert single.attrs["by"] == "queries (windows of 10)"
+    assert list(single["step"]) == [10, 20, 25] and list(single["feasible"]) == [3, 2, 2]
+    assert single["ratio"].tolist() == pytest.approx([0.3, 0.2, 0.4])
+    batched = feasibility_frame([record(q, q // 16, q < 20) for q in range(32)])
+    assert batched.attrs["by"] == "iteration" and list(batched["step"]) == [0, 1]
+    assert batched["ratio"].tolist() == pytest.approx([1.0, 4 / 16])

@@ -50,21 +50,21 @@ def best_so_far_figure(frame: pd.DataFrame, info: RunInfo) -> go.Figure:
     signal_label = metric_label(str(protocol.get("signal", "signal")))
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08,
                         subplot_titles=(f"reported: {reported_label}", f"search signal: {signal_label}"))
-    fig.add_trace(go.Scatter(x=frame["query"], y=frame["best_reported"], mode="lines", name="best so far (reported)",
-                             line={"color": REPORTED_COLOR, "shape": "hv"}), row=1, col=1)
-    fig.add_trace(go.Scatter(x=frame["query"], y=frame["best_signal"], mode="lines", name="best so far (signal)",
-                             line={"color": SIGNAL_COLOR, "shape": "hv"}), row=2, col=1)
+    fig.add_trace(go.Scatter(x=frame["query"], y=frame["best_reported"], mode="lines+markers", name="best so far (reported)",
+                             line={"color": REPORTED_COLOR, "shape": "hv"}, marker={"size": 3}), row=1, col=1)
+    fig.add_trace(go.Scatter(x=frame["query"], y=frame["best_signal"], mode="lines+markers", name="best so far (signal)",
+                             line={"color": SIGNAL_COLOR, "shape": "hv"}, marker={"size": 3}), row=2, col=1)
     kind = "constrained optimum" if is_constrained(info) else "optimum"
     if "reported" in optima:
         fig.add_hline(y=optima["reported"], line={"color": OPTIMUM_COLOR, "dash": "dash"}, row=1, col=1,
-                      annotation_text=f"{kind} {optima['reported']:.2f}", annotation_position="bottom right")
+                      annotation_text=f"{kind} {optima['reported']:.2f}", annotation_position="top right")
     if "reported_of_signal_optimum" in optima:
         fig.add_hline(y=optima["reported_of_signal_optimum"], line={"color": OKABE_ITO[2], "dash": "dot"}, row=1, col=1,
                       annotation_text=f"reported of the signal {kind} {optima['reported_of_signal_optimum']:.2f}",
-                      annotation_position="top left")
+                      annotation_position="bottom left")
     if "signal" in optima:
         fig.add_hline(y=optima["signal"], line={"color": OPTIMUM_COLOR, "dash": "dash"}, row=2, col=1,
-                      annotation_text=f"{kind} {optima['signal']:.2f}", annotation_position="bottom right")
+                      annotation_text=f"{kind} {optima['signal']:.2f}", annotation_position="top right")
     fig.update_xaxes(title_text="queries", row=2, col=1)
     fig.update_layout(height=520, margin={"t": 40, "b": 40}, legend={"orientation": "h", "y": -0.15})
     return fig
@@ -101,12 +101,13 @@ def queries_figure(frame: pd.DataFrame, info: RunInfo) -> go.Figure:
 
 
 def feasibility_figure(frame: pd.DataFrame) -> go.Figure:
-    """Share of feasible queries per iteration."""
-    fig = go.Figure(go.Bar(x=frame["iteration"], y=frame["ratio"], marker_color=OKABE_ITO[2], name="feasible share",
-                           customdata=frame[["feasible", "queries"]],
-                           hovertemplate="iteration %{x}: %{customdata[0]}/%{customdata[1]} feasible<extra></extra>"))
-    fig.update_layout(height=300, xaxis_title="iteration", yaxis_title="feasibility ratio", yaxis_range=[0, 1.05],
-                      margin={"t": 30})
+    """Share of feasible queries per iteration (or per window of queries, see :func:`feasibility_frame`)."""
+    fig = go.Figure(go.Bar(x=frame["step"], y=frame["ratio"], marker_color=OKABE_ITO[2], name="feasible share",
+                           customdata=frame[["feasible", "queries", "first_query", "last_query"]],
+                           hovertemplate="queries %{customdata[2]}-%{customdata[3]}: %{customdata[0]}/%{customdata[1]} "
+                                         "feasible<extra></extra>"))
+    fig.update_layout(height=300, xaxis_title=frame.attrs.get("by", "iteration"), yaxis_title="feasibility ratio",
+                      yaxis_range=[0, 1.05], margin={"t": 30})
     return fig
 
 
@@ -161,7 +162,7 @@ def show_run(run_id: int, key: str, store: RunStore | None = None, drawings: int
         show_figure(queries_figure(frame, info), f"{stem}-queries", frame, key=f"{key}_queries")
     if is_constrained(info):
         feas = feasibility_frame(records)
-        st.markdown(f"**Feasibility ratio per iteration** (overall {frame['feasible'].mean():.2f})")
+        st.markdown(f"**Feasibility ratio per {feas.attrs.get('by', 'iteration')}** (overall {frame['feasible'].mean():.2f})")
         show_figure(feasibility_figure(feas), f"{stem}-feasibility", feas, key=f"{key}_feas")
     if drawings:
         st.markdown("**Latest candidates**")
