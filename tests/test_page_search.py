@@ -170,8 +170,18 @@ def test_page_runs_a_search_and_shows_it(nb201_home: Path) -> None:
     assert list(table["strategy"]) == ["random"] and table.loc[0, "runs"] == 2
 
 
-def test_page_constrained_run_and_bad_config(nb201_home: Path) -> None:
+def test_page_constrained_run_and_bad_config(nb201_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nasviz.encoders.store
+
+    def no_model(space: str, encoder: str) -> None:
+        raise DataError(f"no trained {encoder} model for {space}; train one with `nasviz encoders train ...`")
+
+    monkeypatch.setattr(nasviz.encoders.store, "load_embeddings", no_model)
     at = run_page()
+    at.selectbox(key="search_algo").set_value("arch2vec-bo")
+    at.button(key="search_start").click().run()
+    assert at.error and "no trained arch2vec model for nb201" in at.error[0].value
+    at.selectbox(key="search_algo").set_value("re").run()
     at.number_input(key="search_budget").set_value(3)
     at.button(key="search_start").click().run()
     assert at.error and "initial sample of re (20 queries)" in at.error[0].value
