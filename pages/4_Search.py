@@ -15,7 +15,9 @@ from nasviz.search_jobs import (
     comparison_frame,
     export_runs,
     get_job,
+    is_constrained,
     list_jobs,
+    optimum_lines,
     parse_seeds,
     protocol_signature,
     run_reported_key,
@@ -153,7 +155,8 @@ if chosen:
                    f"than run #{selected[0].id} ({', '.join(signature)}).")
     comparison = comparison_frame(same, store)
     reported_key = run_reported_key(same[0])
-    show_figure(comparison_figure(comparison, reported_key), "search-comparison", comparison, key="search_compare")
+    optimum = optimum_lines(same[0]).get("reported") if all(not is_constrained(r) for r in same) else None
+    show_figure(comparison_figure(comparison, reported_key, optimum), "search-comparison", comparison, key="search_compare")
     st.markdown(f"**Best {metric_label(reported_key)} at 96 / 100 / 192 queries** (mean ± std over seeds)")
     summary = checkpoint_table(comparison)
     st.dataframe(summary, hide_index=True, width="stretch")

@@ -111,9 +111,13 @@ def feasibility_figure(frame: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def comparison_figure(comparison: pd.DataFrame, reported_key: str) -> go.Figure:
-    """Mean ± std over seeds of the best-so-far reported metric per strategy versus queries."""
+def comparison_figure(comparison: pd.DataFrame, reported_key: str, optimum: float | None = None) -> go.Figure:
+    """Mean ± std over seeds of the best-so-far reported metric per strategy versus queries (with the
+    table's exact optimum of the reported metric when given)."""
     fig = go.Figure()
+    if optimum is not None:
+        fig.add_hline(y=optimum, line={"color": OPTIMUM_COLOR, "dash": "dash"}, annotation_text=f"optimum {optimum:.2f}",
+                      annotation_position="top right")
     for i, (group, frame) in enumerate(comparison.groupby("group", sort=False)):
         color = OKABE_ITO[i % len(OKABE_ITO)]
         upper, lower = frame["mean"] + frame["std"], frame["mean"] - frame["std"]
