@@ -51,7 +51,7 @@ def test_live_search_chart_grows(server_with_nb201: str, page) -> None:
     pause.fill("0.15")
     pause.press("Enter")
     expect(pause).to_have_value("0.15")
-    page.get_by_role("button", name="Start").click()
+    page.locator(".st-key-search_start button").click()
     page.get_by_role("heading", name="Live run").wait_for(timeout=WAIT_MS)
 
     page.wait_for_function(f"({_POINTS_JS})() >= 3", timeout=WAIT_MS)
@@ -62,6 +62,6 @@ def test_live_search_chart_grows(server_with_nb201: str, page) -> None:
         page.wait_for_timeout(1000)
         later = page.evaluate(_POINTS_JS)
     assert first < later <= 60, (first, later)
-    page.get_by_role("button", name="Stop").click()
+    page.locator(".st-key-search_stop button").click()  # not the status widget's Stop
     page.get_by_role("heading", name="Last run").wait_for(timeout=WAIT_MS)
     assert page.locator("[data-testid='stException']").count() == 0
