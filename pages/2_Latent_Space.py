@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
-from nasviz import latent, projection
+from nasviz import agnet_view, latent, projection
 from nasviz.encoders.store import EmbeddingSet, available_encoders, find_model_dir
 from nasviz.errors import NasvizError
 from nasviz.ui import setup_page, show_cell_drawing, show_figure, space_selector
@@ -269,6 +269,90 @@ for column, (name, frame) in zip(columns, frames.items(), strict=True):
                         selection_mode=("points", "box", "lasso"))
         shown = int(mask.sum()) if mask is not None else len(frame)
         st.caption(f"{shown:,} of {len(frame):,} cells shown" + (" (filters applied)" if filters else ""))
+
+
+# ---- AG-Net: generated cells on this map (AG-Net paper figures 1 right and 13) ------------------------
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def load_agnet(space_name: str, stamp: int) -> Any:
+    return agnet_view.load_agnet(space_name)
+
+
+def agnet_stamp(space_name: str) -> int:
+    directory = find_model_dir(space_name, "agnet")
+    return _stamp(directory / "checkpoint.pt") if directory else 0
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def agnet_accuracy(space_name: str, key: str) -> dict[str, float]:
+    return agnet_view.table_accuracy(space_name, key)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def agnet_generated(space_name: str, map_encoder: str, drawn: str, emb: int, proj: tuple[int, ...], model: int,
+                    n: int, seed: int, acc_key: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
+    base = map_frame(space_name, map_encoder, drawn, emb, proj, ())
+    accuracy = agnet_accuracy(space_name, acc_key) if acc_key else None
+    return agnet_view.generated_on_map(base, n=n, seed=seed, accuracy=accuracy, encoder=load_agnet(space_name, model))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def agnet_shift(space_name: str, model: int, acc_key: str, train_cells: int, samples: int, epochs: int,
+                seed: int) -> dict[str, Any]:
+    return agnet_view.retraining_accuracy_shift(agnet_accuracy(space_name, acc_key), space=space_name, train_cells=train_cells,
+                                                samples=samples, epochs=epochs, seed=seed,
+                                                encoder=load_agnet(space_name, model))
+
+
+if encoder in frames and find_model_dir(space.name, "agnet") is not None:
+    with st.expander("AG-Net: generated cells", icon=":material/auto_awesome:"):
+        st.caption(f"AG-Net has no encoder: the cells it generates are placed on the {encoder} map by cell id (AG-Net "
+                   "figure 1, right). Weighted retraining on a few evaluated cells shifts the generated cells towards "
+                   "good ones (figure 13).")
+        acc_key = agnet_view.accuracy_key(choices, color_key)
+        options = st.columns(4)
+        n_generate = int(options[0].number_input("Cells to generate", 10, 20_000, 1000, step=100, key="agnet_n"))
+        agnet_seed = int(options[1].number_input("Seed", 0, 2**31 - 1, 0, key="agnet_seed"))
+        retrain_cells = int(options[2].number_input("Retraining cells", 2, 1000, 100, step=10, key="agnet_train_cells",
+                                                    disabled=acc_key is None))
+        retrain_epochs = int(options[3].number_input("Retraining epochs", 1, 50, 5, key="agnet_epochs",
+                                                     disabled=acc_key is None))
+        request_key = f"agnet_request_{space.name}"
+        if st.button("Generate", key="agnet_generate", icon=":material/play_arrow:"):
+            st.session_state[request_key] = (n_generate, agnet_seed, retrain_cells, retrain_epochs)
+        request = st.session_state.get(request_key)
+        if request is not None:
+            n_generate, agnet_seed, retrain_cells, retrain_epochs = request
+            drawn = ready[encoder]
+            model_stamp = agnet_stamp(space.name)
+            try:
+                with st.spinner(f"Generating {n_generate:,} cells with AG-Net..."):
+                    generated, summary = agnet_generated(space.name, encoder, drawn, embeddings_stamp(space.name, encoder),
+                                                         projection_stamp(space.name, encoder, drawn), model_stamp,
+                                                         n_generate, agnet_seed, acc_key)
+                base = frames[encoder]
+                fig = agnet_view.overlay_figure(base, generated, title=f"AG-Net samples on the {encoder} map "
+                                                f"({projection.METHOD_TITLES.get(drawn, drawn)})")
+                show_figure(fig, f"agnet_generated_{space.name}_{encoder}_{drawn}", data=generated, key="agnet_overlay")
+                st.caption(f"{summary['valid']:,} of {summary['samples']:,} samples valid ({summary['validity']:.1%}), "
+                           f"{summary['distinct']:,} distinct cells ({summary['uniqueness']:.1%} unique), "
+                           f"{summary['on_map']:,} of them on the map; seed {summary['seed']}.")
+                if acc_key is None:
+                    st.info("Import a benchmark table (`nasviz data status`) to score the generated cells and show how "
+                            "weighted retraining shifts them.")
+                else:
+                    with st.spinner(f"Weighted retraining on {retrain_cells} cells for {retrain_epochs} epochs..."):
+                        shift = agnet_shift(space.name, model_stamp, acc_key, retrain_cells, 500, retrain_epochs, agnet_seed)
+                    hist = agnet_view.shift_histogram(shift["before"], shift["after"], label=labels.get(acc_key, acc_key))
+                    data = pd.DataFrame({"phase": ["before"] * len(shift["before"]) + ["after"] * len(shift["after"]),
+                                         "accuracy": np.concatenate([shift["before"], shift["after"]])})
+                    show_figure(hist, f"agnet_retraining_shift_{space.name}", data=data, key="agnet_shift")
+                    st.caption(f"Mean {labels.get(acc_key, acc_key)} of {shift['samples']} generated cells: "
+                               f"{shift['mean_before']:.2f} before, {shift['mean_after']:.2f} after retraining on "
+                               f"{shift['train_cells']} random cells (mean {shift['train_mean']:.2f}) for "
+                               f"{shift['epochs']} epochs; seed {shift['seed']}.")
+            except NasvizError as exc:
+                st.error(str(exc))
 
 
 # ---- the selection: table, drawings, walk --------------------------------------------------------
