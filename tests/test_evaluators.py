@@ -209,3 +209,19 @@ def test_cifar_loader_refuses_pickles_that_would_run_code(tmp_path: Path) -> Non
     (tmp_path / "data_batch_2").write_bytes(b"not a pickle")
     with pytest.raises(DataError, match="not a CIFAR-10 python batch"):
         read_cifar_batch(tmp_path / "data_batch_2")
+
+
+def test_pool_workers_do_not_run_the_parents_main_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Under AppTest (or a notebook) __main__ is a script a worker must not run: here it would exit at import.
+    import sys
+    import types
+
+    script = tmp_path / "page_that_exits.py"
+    script.write_text("import sys\nsys.exit(3)\n")
+    fake_main = types.ModuleType("__main__")
+    fake_main.__file__ = str(script)
+    monkeypatch.setitem(sys.modules, "__main__", fake_main)
+    with LiveTrainingEvaluator("nb201", seed=3, max_workers=1, use_cache=False, **QUICK) as evaluator:
+        (result,) = evaluator.evaluate([CONV_CELL])
+    assert result.error is None and 0.0 < result.value <= 100.0
+    assert sys.modules["__main__"] is fake_main  # restored after the workers started

@@ -14,11 +14,15 @@ import json
 import math
 import multiprocessing
 import os
+import sys
 import threading
 import time
+import types
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from concurrent.futures import CancelledError, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
@@ -287,7 +291,9 @@ class EvaluationJob:
 
         if ev.runs_in_pool and ev.workers() > 0 and todo:
             pool, spec = ev.pool(), ev.spec()
-            futures = {pool.submit(_evaluate_in_worker, spec, space.to_json(cell)): cell_id for cell_id, cell in todo.items()}
+            with _bare_main_module():  # workers start during submit
+                futures = {pool.submit(_evaluate_in_worker, spec, space.to_json(cell)): cell_id
+                           for cell_id, cell in todo.items()}
             try:
                 for future in as_completed(futures):
                     finish(futures[future], future.result())
@@ -307,3 +313,19 @@ class EvaluationJob:
                     raise CancelledError("evaluation cancelled")
                 finish(cell_id, _timed(ev, cell))
         return [results[cell_id] for cell_id in cell_ids]
+
+
+@contextmanager
+def _bare_main_module() -> Iterator[None]:
+    """Hide the parent's ``__main__`` while spawned workers start.
+
+    A spawned worker re-imports the parent's main module: a Streamlit page under AppTest, a script
+    read from stdin or a notebook, none of which a worker can or should run. Workers only need nasviz,
+    so they get an empty main module instead."""
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
