@@ -108,6 +108,16 @@ class Strategy(ABC):
         cid = self.moves.cell_id(cell)
         return cid not in self.visited and (pending is None or cid not in pending) and self.in_domain(cell)
 
+    def random_new_cells(self, n: int, pending: set[str] | None = None) -> list[Any]:
+        """``n`` distinct uniformly drawn cells, none told before nor in ``pending`` (which is extended)."""
+        pending = set() if pending is None else pending
+        cells = []
+        for _ in range(n):
+            cell = self.random_new_cell(pending)
+            pending.add(self.moves.cell_id(cell))
+            cells.append(cell)
+        return cells
+
     def random_new_cell(self, pending: set[str] | None = None, tries: int = 10_000) -> Any:
         """A uniformly drawn cell of the domain that was neither told nor is pending."""
         for _ in range(tries):

@@ -36,15 +36,6 @@ class AGNetSearch(Strategy):
         self.rounds = 0
         self.queue: list[Any] = []  # proposals of the current round not yet asked
 
-    def _random(self, n: int) -> list[Any]:
-        pending: set[str] = set()
-        cells = []
-        for _ in range(n):
-            cell = self.random_new_cell(pending)
-            pending.add(self.moves.cell_id(cell))
-            cells.append(cell)
-        return cells
-
     def _retrain(self, scores: np.ndarray) -> None:
         import torch
 
@@ -79,7 +70,7 @@ class AGNetSearch(Strategy):
         """Queries come in rounds of ``round_size`` (the paper's top 16): a round is retrained and generated once
         and then served across ``ask`` calls, whatever the runner's batch size."""
         if len(self.history_obs) < int(self.settings["initial_samples"]):
-            return self._random(n)
+            return self.random_new_cells(n)
         self.queue = [c for c in self.queue if self.is_new(c)]
         if len(self.queue) < n:
             self.queue += self._round(max(n, int(self.settings["round_size"])) - len(self.queue))

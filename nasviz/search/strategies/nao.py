@@ -32,15 +32,6 @@ class NAOSearch(Strategy):
         self.rounds = 0
         self.queue: list[Any] = []  # proposals of the current round not yet asked
 
-    def _random(self, n: int, pending: set[str] | None = None) -> list[Any]:
-        pending = set() if pending is None else pending
-        cells = []
-        for _ in range(n):
-            cell = self.random_new_cell(pending)
-            pending.add(self.moves.cell_id(cell))
-            cells.append(cell)
-        return cells
-
     def _fine_tune(self, scores: np.ndarray) -> Any:
         import torch
         from torch import nn
@@ -81,13 +72,13 @@ class NAOSearch(Strategy):
         """Queries come in rounds of ``round_size``: a round is fine-tuned and generated once and then served
         across ``ask`` calls, whatever the runner's batch size."""
         if len(self.history_obs) < int(self.settings["initial_samples"]):
-            return self._random(n)
+            return self.random_new_cells(n)
         self.queue = [c for c in self.queue if self.is_new(c)]
         if len(self.queue) < n:
             self.queue += self._round(max(n, int(self.settings["round_size"])) - len(self.queue))
         cells, self.queue = self.queue[:n], self.queue[n:]
         if len(cells) < n:
-            cells += self._random(n - len(cells), {self.moves.cell_id(c) for c in cells})
+            cells += self.random_new_cells(n - len(cells), {self.moves.cell_id(c) for c in cells})
         return cells
 
     def _round(self, n: int) -> list[Any]:

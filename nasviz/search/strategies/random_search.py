@@ -13,10 +13,4 @@ class RandomSearch(Strategy):
     defaults: dict[str, Any] = {}
 
     def ask(self, n: int) -> list[Any]:
-        pending: set[str] = set()
-        cells = []
-        for _ in range(n):
-            cell = self.random_new_cell(pending)
-            pending.add(self.moves.cell_id(cell))
-            cells.append(cell)
-        return cells
+        return self.random_new_cells(n)
