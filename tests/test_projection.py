@@ -168,3 +168,17 @@ def test_tsne_starts_at_random_when_pca_stacks_cells() -> None:
     assert proj._tsne_init(one_hot, 0) == "random"
     embeddings, _ = _store("nb201", "testenc", n=300)
     assert proj._tsne_init(embeddings.vectors, 0) == "pca"
+
+
+def test_float16_embeddings_load_as_float32_within_half_precision(tmp_path) -> None:
+    import numpy as np
+
+    from nasviz.encoders.store import EmbeddingSet
+
+    rng = np.random.default_rng(0)
+    vectors = rng.normal(size=(50, 96)).astype(np.float32)
+    EmbeddingSet("nb201", "nao", np.arange(50).astype(str), vectors).save(tmp_path, precision="float16")
+    loaded = EmbeddingSet.load(tmp_path)
+    assert loaded.vectors.dtype == np.float32
+    np.testing.assert_allclose(loaded.vectors, vectors, rtol=1e-3, atol=1e-3)
+    assert not np.array_equal(loaded.vectors, vectors)  # really stored at half precision

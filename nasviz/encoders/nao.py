@@ -542,7 +542,7 @@ def fit_and_save(space: str, out_dir: Path | None = None, seed: int | None = Non
     manifest["embedding"] = {"num_cells": len(ids), "dim": int(vectors.shape[1]),
                              "kind": "mean of the L2-normalised per-token LSTM outputs, L2-normalised"}
     manifest["total_seconds"] = round(time.perf_counter() - started, 2)
-    EmbeddingSet(sp.name, "nao", np.asarray(ids), vectors, manifest).save(directory)
+    EmbeddingSet(sp.name, "nao", np.asarray(ids), vectors, manifest).save(directory, precision="float16")  # 96-d
     write_manifest(directory, manifest)
     return manifest
 

@@ -82,11 +82,14 @@ class EmbeddingSet:
     def position(self) -> dict[str, int]:
         return {cid: i for i, cid in enumerate(self.cell_ids.tolist())}
 
-    def save(self, directory: Path) -> Path:
+    def save(self, directory: Path, precision: str = "float32") -> Path:
+        """Write ``embeddings.npz``; ``precision="float16"`` halves wide embeddings on disk (loaded as float32)."""
         import io
 
+        if precision not in ("float32", "float16"):
+            raise DataError(f"embedding precision must be float32 or float16, not {precision!r}")
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, cell_ids=self.cell_ids.astype(str), vectors=self.vectors.astype(np.float32))
+        np.savez_compressed(buffer, cell_ids=self.cell_ids.astype(str), vectors=self.vectors.astype(precision))
         path = directory / "embeddings.npz"
         atomic_write_bytes(path, buffer.getvalue())
         return path
@@ -104,7 +107,7 @@ class EmbeddingSet:
         except (OSError, ValueError, KeyError) as exc:
             raise DataError(f"corrupt embeddings file {path}: {exc}") from None
         return cls(manifest.get("space", directory.parent.name), manifest.get("encoder", directory.name),
-                   cell_ids, vectors, manifest)
+                   cell_ids, vectors.astype(np.float32), manifest)
 
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> Path:
