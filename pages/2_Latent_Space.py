@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit.errors import StreamlitAPIException
 
 from nasviz import agnet_view, latent, projection
-from nasviz.encoders.store import EmbeddingSet, available_encoders, find_model_dir
+from nasviz.encoders.store import EmbeddingSet, available_encoders, find_model_dir, model_file_stamp
 from nasviz.errors import NasvizError
 from nasviz.ui import setup_page, show_cell_drawing, show_figure, space_selector
 from nasviz.walk import cell_for_id
@@ -37,8 +37,7 @@ def _stamp(path: Path | None) -> int:
 
 
 def embeddings_stamp(space: str, encoder: str) -> int:
-    directory = find_model_dir(space, encoder)
-    return _stamp(directory / "embeddings.npz") if directory else 0
+    return model_file_stamp(space, encoder)
 
 
 def projection_stamp(space: str, encoder: str, method: str) -> tuple[int, ...]:
@@ -279,8 +278,7 @@ def load_agnet(space_name: str, stamp: int) -> Any:
 
 
 def agnet_stamp(space_name: str) -> int:
-    directory = find_model_dir(space_name, "agnet")
-    return _stamp(directory / "checkpoint.pt") if directory else 0
+    return model_file_stamp(space_name, "agnet", "checkpoint.pt")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

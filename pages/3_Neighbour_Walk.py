@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from nasviz import latent
-from nasviz.encoders.store import EmbeddingSet, available_encoders, find_model_dir
+from nasviz.encoders.store import EmbeddingSet, available_encoders, model_file_stamp
 from nasviz.errors import NasvizError
 from nasviz.ui import setup_page, show_cell_drawing, show_figure, space_selector
 from nasviz.walk import (
@@ -60,9 +60,7 @@ def load_embeddings(space: str, encoder: str, stamp: int) -> EmbeddingSet:
 
 
 def embeddings_of(space: str, encoder: str) -> EmbeddingSet:
-    directory = find_model_dir(space, encoder)
-    stamp = (directory / "embeddings.npz").stat().st_mtime_ns if directory and (directory / "embeddings.npz").exists() else 0
-    return load_embeddings(space, encoder, stamp)
+    return load_embeddings(space, encoder, model_file_stamp(space, encoder))
 
 
 @st.cache_data(show_spinner=False, ttl=60)

@@ -40,6 +40,15 @@ def find_model_dir(space: str, encoder: str) -> Path | None:
     return None
 
 
+def model_file_stamp(space: str, encoder: str, filename: str = "embeddings.npz") -> int:
+    """Modification time (ns) of a trained model's file, 0 when absent: a cache key that changes on retraining."""
+    directory = find_model_dir(space, encoder)
+    try:
+        return (directory / filename).stat().st_mtime_ns if directory is not None else 0
+    except FileNotFoundError:
+        return 0
+
+
 def available_encoders(space: str) -> list[str]:
     """Names of encoders with a trained model for ``space`` (user's or shipped)."""
     names: set[str] = set()
