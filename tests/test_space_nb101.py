@@ -328,3 +328,72 @@ def test_vertex_channels_split_output_channels() -> None:
     three = nb101.compute_vertex_channels(128, 128, ((0, 1, 1, 1, 0), (0, 0, 0, 0, 1), (0, 0, 0, 0, 1),
                                                      (0, 0, 0, 0, 1), (0, 0, 0, 0, 0)))
     assert three == [128, 43, 43, 42, 128]
+
+
+# ---- uniform sampling over distinct cells ---------------------------------------------------
+
+def test_cell_counts_per_vertex_count_are_exact_and_sum_to_the_space() -> None:
+    # V <= 5 enumerated here (V = 6 takes seconds; its 62,010 is checked by the same code offline)
+    for v in range(2, 6):
+        assert nb101.count_cells(v) == pytest.approx(nb101.CELLS_PER_VERTEX_COUNT[v], abs=1e-6)
+    assert sum(nb101.CELLS_PER_VERTEX_COUNT.values()) == nb101.NUM_CELLS
+    assert nb101.CELLS_PER_VERTEX_COUNT[7] == 359_082
+
+
+def test_relabellings_count_isomorphic_upper_triangular_specs() -> None:
+    # input -> a -> output, input -> b -> output with a, b the same op: swapping a and b gives the same spec
+    diamond = np.zeros((1, 4, 4), dtype=np.int8)
+    diamond[0, 0, [1, 2]] = 1
+    diamond[0, [1, 2], 3] = 1
+    assert nb101.relabellings(diamond, np.array([[0, 0]])).tolist() == [1]
+    assert nb101.relabellings(diamond, np.array([[0, 1]])).tolist() == [2]
+    chain = np.zeros((1, 4, 4), dtype=np.int8)
+    chain[0, 0, 1] = chain[0, 1, 2] = chain[0, 2, 3] = 1
+    assert nb101.relabellings(chain, np.array([[0, 1]])).tolist() == [1]
+
+
+def test_uniform_sample_is_distinct_valid_unpruned_and_seeded() -> None:
+    cells = nb101.sample_uniform(1500, seed=4)
+    assert cells == nb101.sample_uniform(1500, seed=4)
+    assert cells != nb101.sample_uniform(1500, seed=5)
+    hashes = {SPACE.cell_id(c) for c in cells}
+    assert len(hashes) == 1500
+    assert all(nb101.pruned_cell(c) == c for c in cells)
+    sizes = np.bincount([c.num_vertices for c in cells], minlength=8)
+    # 84.8 % of the cells have 7 vertices and 14.6 % have 6 (the random-spec sampler gives mostly small cells)
+    assert 0.80 < sizes[7] / 1500 < 0.89
+    assert 0.11 < sizes[6] / 1500 < 0.18
+    assert SPACE.sample(20, 4, method="uniform") == nb101.sample_uniform(20, 4)
+    with pytest.raises(CellError, match="sampling method"):
+        SPACE.sample(3, 0, method="bogus")
+    with pytest.raises(CellError, match="423624"):
+        nb101.sample_uniform(nb101.NUM_CELLS + 1, 0)
+
+
+def test_uniform_draws_give_every_cell_of_a_size_the_same_chance() -> None:
+    # the accept-with-1/relabellings step, on 4-vertex cells (84 classes): every class about equally often
+    rng = np.random.default_rng(0)
+    counts: dict[int, int] = defaultdict(int)
+    while sum(counts.values()) < 16_800:
+        adjacency, op_ids = nb101._candidates(4, 4096, rng)
+        number, canonical = nb101._relabelling_keys(adjacency, op_ids)
+        for key in canonical[rng.random(len(number)) * number < 1.0].tolist():
+            counts[key] += 1
+    assert len(counts) == 84
+    values = np.array(list(counts.values()))
+    mean = values.mean()  # about 200 draws per class (binomial sd about 14)
+    assert 0.7 * mean < values.min() and values.max() < 1.3 * mean
+
+
+def test_packed_cells_round_trip_and_turn_hashes_back_into_cells() -> None:
+    cells = nb101.sample_uniform(40, seed=1) + SPACE.sample(20, seed=2)
+    arrays = nb101.pack_cells(cells)
+    assert [nb101.pruned_cell(c) for c in cells] == nb101.unpack_cells(arrays)
+    ids = [SPACE.cell_id(c) for c in cells]
+    assert SPACE.remember_cells(np.array(ids), arrays) == 60
+    assert SPACE.cell_from_id(ids[5]) == nb101.pruned_cell(cells[5])
+    assert SPACE.cell_from_id(json.dumps(SPACE.to_json(cells[0]))) == cells[0]
+    with pytest.raises(CellError, match="not in any stored table"):
+        SPACE.cell_from_id("0" * 32)
+    with pytest.raises(CellError, match="cells_ops"):
+        nb101.unpack_cells({"cells_edges": arrays["cells_edges"]})

@@ -27,7 +27,7 @@ from __future__ import annotations
 import ast
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import networkx as nx
@@ -274,6 +274,223 @@ def _pad_matrix(matrix: Matrix, size: int = MAX_VERTICES) -> np.ndarray:
     n = len(matrix)
     padded[:n, :n] = np.array(matrix, dtype=np.int8)
     return padded
+
+
+# ---- uniform sampling over distinct cells -----------------------------------------------------
+
+#: distinct NB101 cells (module hashes) per number of vertices after pruning. V <= 6: exact, from
+#: :func:`count_cells` (every unpruned valid labelled spec of V vertices, each weighted by 1 / its number
+#: of distinct upper-triangular relabellings, summed); V = 7: NUM_CELLS minus the others.
+_SMALL_CELLS = {2: 1, 3: 6, 4: 84, 5: 2441, 6: 62010}
+CELLS_PER_VERTEX_COUNT: dict[int, int] = {**_SMALL_CELLS, MAX_VERTICES: NUM_CELLS - sum(_SMALL_CELLS.values())}
+
+
+@cache
+def _interior_permutations(num_vertices: int) -> np.ndarray:
+    """All relabellings of a cell's vertices that keep the input first and the output last, (P, V)."""
+    from itertools import permutations
+
+    last = num_vertices - 1
+    return np.array([(0, *p, last) for p in permutations(range(1, last))], dtype=np.int64).reshape(-1, num_vertices)
+
+
+def _unpruned(adjacency: np.ndarray) -> np.ndarray:
+    """Per graph of a (B, V, V) 0/1 upper-triangular batch: every vertex lies on an input -> output path."""
+    adj = adjacency.astype(bool)
+    n = adj.shape[1]
+    from_input = np.zeros(adj.shape[:2], dtype=bool)
+    to_output = np.zeros(adj.shape[:2], dtype=bool)
+    from_input[:, 0] = True
+    to_output[:, n - 1] = True
+    for v in range(1, n):
+        from_input[:, v] = (from_input[:, :v] & adj[:, :v, v]).any(axis=1)
+    for v in range(n - 2, -1, -1):
+        to_output[:, v] = (to_output[:, v + 1:] & adj[:, v, v + 1:]).any(axis=1)
+    return from_input.all(axis=1) & to_output.all(axis=1)
+
+
+def _relabelling_keys(adjacency: np.ndarray, op_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(number of distinct upper-triangular relabellings, canonical key = the smallest of their integer codes)
+    for each unpruned valid graph of a batch (adjacency (B, V, V), interior op ids (B, V - 2) in 0..2)."""
+    batch, n = adjacency.shape[:2]
+    perms = _interior_permutations(n)
+    ops = np.concatenate([np.full((batch, 1), 3), op_ids, np.full((batch, 1), 4)], axis=1)
+    permuted = adjacency[:, perms[:, :, None], perms[:, None, :]]  # (B, P, V, V)
+    lower = np.tril_indices(n, -1)
+    upper = np.triu_indices(n, 1)
+    legal = ~permuted[:, :, lower[0], lower[1]].any(axis=-1)
+    bits = permuted[:, :, upper[0], upper[1]].astype(np.int64)
+    key = (bits << np.arange(bits.shape[-1], dtype=np.int64)).sum(-1)
+    permuted_ops = ops[:, perms]  # (B, P, V)
+    key = (key << (3 * n)) + (permuted_ops.astype(np.int64) << (3 * np.arange(n, dtype=np.int64))).sum(-1)
+    key = np.where(legal, key, -1)
+    key.sort(axis=1)
+    has_illegal = key[:, 0] == -1
+    distinct = (np.diff(key, axis=1) != 0).sum(axis=1) + 1 - has_illegal
+    first_legal = np.argmax(key >= 0, axis=1)
+    return distinct, key[np.arange(batch), first_legal]
+
+
+def relabellings(adjacency: np.ndarray, op_ids: np.ndarray) -> np.ndarray:
+    """Number of distinct upper-triangular (matrix, ops) pairs isomorphic to each unpruned valid graph of
+    a batch (adjacency (B, V, V), interior op ids (B, V - 2) in 0..2): the labelled specs of its class."""
+    return _relabelling_keys(adjacency, op_ids)[0]
+
+
+@cache
+def unpruned_matrices(num_vertices: int) -> np.ndarray:
+    """Every upper-triangular 0/1 matrix of ``num_vertices`` vertices with at most MAX_EDGES edges whose
+    vertices all lie on an input -> output path, (M, V, V) int8 (V = 7: 2**21 matrices checked once)."""
+    upper = np.triu_indices(num_vertices, 1)
+    num_bits = len(upper[0])
+    codes = np.arange(2**num_bits, dtype=np.int64)
+    bits = ((codes[:, None] >> np.arange(num_bits)) & 1).astype(np.int8)
+    bits = bits[bits.sum(axis=1) <= MAX_EDGES]
+    adjacency = np.zeros((len(bits), num_vertices, num_vertices), dtype=np.int8)
+    adjacency[:, upper[0], upper[1]] = bits
+    return adjacency[_unpruned(adjacency)]
+
+
+def _candidates(num_vertices: int, batch: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Uniformly random labelled specs of ``num_vertices`` vertices that are valid and unchanged by pruning."""
+    matrices = unpruned_matrices(num_vertices)
+    adjacency = matrices[rng.integers(0, len(matrices), size=batch)]
+    return adjacency, rng.integers(0, len(OPS), size=(batch, num_vertices - 2))
+
+
+def count_cells(num_vertices: int, chunk: int = 1 << 16) -> float:
+    """Distinct valid cells with exactly ``num_vertices`` vertices after pruning, by enumerating every
+    labelled spec (feasible for V <= 6): the sum over unpruned valid specs of 1 / relabellings."""
+    from itertools import product
+
+    adjacency = unpruned_matrices(num_vertices)
+    op_grid = np.array(list(product(range(len(OPS)), repeat=num_vertices - 2)), dtype=np.int64)
+    op_grid = op_grid.reshape(len(OPS) ** (num_vertices - 2), num_vertices - 2)
+    step = max(1, chunk // len(op_grid))
+    total = 0.0
+    for start in range(0, len(adjacency), step):
+        adj = adjacency[start:start + step]
+        total += float((1.0 / relabellings(np.repeat(adj, len(op_grid), axis=0), np.tile(op_grid, (len(adj), 1)))).sum())
+    return total
+
+
+def sample_uniform(n: int, seed: int, batch: int = 4096) -> list[NB101Cell]:
+    """``n`` DISTINCT valid cells drawn uniformly over the 423,624 NB101 cells (isomorphism classes).
+
+    Each draw picks the vertex count V with probability ``CELLS_PER_VERTEX_COUNT[V] / NUM_CELLS``, then a
+    uniformly random labelled spec of V vertices that is valid and unchanged by pruning, accepted with
+    probability 1 / (its number of distinct upper-triangular relabellings): every cell of V vertices is then
+    equally likely. Draws are deduplicated by isomorphism class (the smallest code among a graph's
+    upper-triangular relabellings: the classes the module hash separates) until ``n`` distinct cells are
+    collected, which makes the result a uniform random n-subset of the space. Cells come back pruned (as stored in the benchmark),
+    in draw order; deterministic for a seed."""
+    if not 0 <= n <= NUM_CELLS:
+        raise CellError(f"cannot sample {n} distinct NB101 cells; the space has {NUM_CELLS}")
+    rng = np.random.default_rng(seed)
+    sizes = np.array(sorted(CELLS_PER_VERTEX_COUNT))
+    weights = np.array([CELLS_PER_VERTEX_COUNT[v] for v in sizes], dtype=np.float64)
+    pending: dict[int, list[tuple[np.ndarray, np.ndarray, int]]] = {int(v): [] for v in sizes}
+    seen: set[tuple[int, int]] = set()
+    cells: list[NB101Cell] = []
+    while len(cells) < n:
+        for v in rng.choice(sizes, size=max(64, min(batch, 2 * (n - len(cells)))), p=weights / weights.sum()).tolist():
+            queue = pending[v]
+            while not queue:
+                adjacency, op_ids = _candidates(v, batch, rng)
+                count, canonical = _relabelling_keys(adjacency, op_ids)
+                accept = rng.random(len(adjacency)) * count < 1.0
+                queue.extend(zip(adjacency[accept][::-1], op_ids[accept][::-1], canonical[accept][::-1].tolist(), strict=True))
+            adjacency, op_ids, canonical_key = queue.pop()
+            if (v, canonical_key) not in seen:
+                seen.add((v, canonical_key))
+                cells.append(NB101Cell(tuple(tuple(int(x) for x in row) for row in adjacency),
+                                       (INPUT, *(OPS[int(i)] for i in op_ids), OUTPUT)))
+                if len(cells) == n:
+                    break
+    return cells
+
+
+# ---- cells by id: module hashes -> cells, from stored tables ------------------------------------
+
+#: id -> cell for every stored table registered with :func:`remember_cells`
+_KNOWN_CELLS: dict[str, NB101Cell] = {}
+_stored_tables_loaded = False
+_HEX = frozenset("0123456789abcdef")
+
+
+def pack_cells(cells: list[NB101Cell]) -> dict[str, np.ndarray]:
+    """Compact arrays of cells to store next to their ids: ``cells_edges`` (int32, the 21 upper-triangle
+    bits of the pruned cell's 7x7 padded adjacency) and ``cells_ops`` (int8 (n, 7), index in
+    :data:`ARCH2VEC_OPS`, -1 for padding)."""
+    upper = np.triu_indices(MAX_VERTICES, 1)
+    weights = np.left_shift(1, np.arange(len(upper[0]), dtype=np.int64))
+    edges = np.zeros(len(cells), dtype=np.int32)
+    ops = np.full((len(cells), MAX_VERTICES), -1, dtype=np.int8)
+    for i, cell in enumerate(cells):
+        result = valid_analysis(cell)
+        assert result.matrix is not None and result.ops is not None
+        edges[i] = int((_pad_matrix(result.matrix)[upper].astype(np.int64) * weights).sum())
+        ops[i, :len(result.ops)] = [ARCH2VEC_OPS.index(op) for op in result.ops]
+    return {"cells_edges": edges, "cells_ops": ops}
+
+
+def unpack_cells(arrays: dict[str, np.ndarray]) -> list[NB101Cell]:
+    """Inverse of :func:`pack_cells`."""
+    try:
+        edges, ops = np.asarray(arrays["cells_edges"]), np.asarray(arrays["cells_ops"])
+    except KeyError as exc:
+        raise CellError(f"packed NB101 cells need {exc}") from None
+    if ops.ndim != 2 or ops.shape[1] != MAX_VERTICES or len(edges) != len(ops):
+        raise CellError(f"packed NB101 cells: {len(edges)} edge codes and ops of shape {ops.shape}")
+    upper = np.triu_indices(MAX_VERTICES, 1)
+    bits = (edges[:, None].astype(np.int64) >> np.arange(len(upper[0]))) & 1
+    cells = []
+    for row_bits, row_ops in zip(bits, ops.tolist(), strict=True):
+        n = sum(o >= 0 for o in row_ops)
+        if not 2 <= n <= MAX_VERTICES or any(not 0 <= o < len(ARCH2VEC_OPS) for o in row_ops[:n]):
+            raise CellError(f"packed NB101 cell has bad ops {row_ops}")
+        matrix = np.zeros((MAX_VERTICES, MAX_VERTICES), dtype=np.int64)
+        matrix[upper] = row_bits
+        cells.append(make_cell(matrix[:n, :n], [ARCH2VEC_OPS[o] for o in row_ops[:n]]))
+    return cells
+
+
+def remember_cells(cell_ids: Any, arrays: dict[str, np.ndarray]) -> int:
+    """Register the cells of a stored table (ids aligned with :func:`pack_cells` arrays) so that
+    :meth:`NB101Space.cell_from_id` can turn their ids back into cells. Returns how many."""
+    ids = [str(c) for c in np.asarray(cell_ids).tolist()]
+    cells = unpack_cells(arrays)
+    if len(cells) != len(ids):
+        raise CellError(f"packed NB101 cells: {len(cells)} cells for {len(ids)} ids")
+    _KNOWN_CELLS.update(zip(ids, cells, strict=True))
+    return len(ids)
+
+
+def _load_stored_tables() -> None:
+    """Register the cells of every trained NB101 model's embeddings (once per process)."""
+    global _stored_tables_loaded
+    if _stored_tables_loaded:
+        return
+    _stored_tables_loaded = True
+    from nasviz.encoders.store import EmbeddingSet, available_encoders, find_model_dir
+    from nasviz.errors import DataError
+
+    for encoder in available_encoders("nb101"):
+        directory = find_model_dir("nb101", encoder)
+        if directory is not None and (directory / "embeddings.npz").exists():
+            try:
+                EmbeddingSet.load(directory)  # registers its cells when it stores them
+            except (DataError, CellError):
+                continue
+
+
+def cell_from_hash(cell_id: str) -> NB101Cell | None:
+    """The (pruned) cell whose module hash is ``cell_id`` when a stored table holds it, else None."""
+    cell = _KNOWN_CELLS.get(cell_id)
+    if cell is None and not _stored_tables_loaded:
+        _load_stored_tables()
+        cell = _KNOWN_CELLS.get(cell_id)
+    return cell
 
 
 # ---- network cost ---------------------------------------------------------------------------
@@ -572,6 +789,22 @@ class NB101Space(SearchSpace[NB101Cell]):
         assert result.hash is not None
         return result.hash
 
+    def cell_from_id(self, cell_id: str) -> NB101Cell:
+        """The cell of an id: a module hash held by a stored embedding table (see :func:`remember_cells`),
+        or any text :meth:`parse_text` reads. CellError when the hash is unknown."""
+        text = str(cell_id).strip()
+        if len(text) == 32 and set(text) <= _HEX:
+            cell = cell_from_hash(text)
+            if cell is None:
+                raise CellError(f"NB101 cell {text} is not in any stored table; type the cell as JSON "
+                                '{"matrix": ..., "ops": ...}')
+            return cell
+        return self.parse_text(text)
+
+    def remember_cells(self, cell_ids: Any, arrays: dict[str, np.ndarray]) -> int:
+        """Register a stored table's cells (:func:`remember_cells`)."""
+        return remember_cells(cell_ids, arrays)
+
     def hash(self, cell: NB101Cell) -> str:
         """The NAS-Bench-101 module hash (same as :meth:`cell_id`)."""
         return self.cell_id(cell)
@@ -582,10 +815,18 @@ class NB101Space(SearchSpace[NB101Cell]):
     def size(self) -> tuple[int, bool]:
         return NUM_CELLS, True
 
-    def sample(self, n: int, seed: int) -> list[NB101Cell]:
-        """``n`` valid cells (pruned), by rejection: each draw is a uniformly random 7-vertex upper
-        triangular 0/1 matrix with uniform interior ops (like the nasbench ``random_spec``), kept
-        when valid. Uniform over specs, hence not uniform over the 423,624 isomorphism classes."""
+    def sample(self, n: int, seed: int, method: str = "spec") -> list[NB101Cell]:
+        """``n`` valid cells (pruned).
+
+        ``method="spec"`` (default): by rejection, each draw a uniformly random 7-vertex upper triangular
+        0/1 matrix with uniform interior ops (like the nasbench ``random_spec``), kept when valid. Uniform
+        over specs, hence heavily biased to small pruned cells and with repeats (100,000 draws hold about
+        13,000 distinct cells). ``method="uniform"``: :func:`sample_uniform`, ``n`` distinct cells drawn
+        uniformly over the 423,624 cells."""
+        if method == "uniform":
+            return sample_uniform(n, seed)
+        if method != "spec":
+            raise CellError(f"unknown NB101 sampling method {method!r}; choose spec or uniform")
         rng = np.random.default_rng(seed)
         iu = np.triu_indices(MAX_VERTICES, 1)
         cells: list[NB101Cell] = []
