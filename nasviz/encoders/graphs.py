@@ -87,6 +87,37 @@ class NB101Codec(GraphCodec):
             return None
         return cell if nb101.analyse(cell).valid else None
 
+    def _spec(self, adjacency: np.ndarray, op_index: np.ndarray) -> nb101.NB101Cell | None:
+        """The decoded graph read as a nasbench ``ModelSpec``: its nodes up to the first output (the rest is
+        padding), ops as decoded (interior nodes may carry any label; pruning may remove them)."""
+        ops = op_index.tolist()
+        n = ops.index(-1) if -1 in ops else len(ops)
+        if n < 2:
+            return None
+        return nb101.NB101Cell(tuple(tuple(int(x) for x in row) for row in np.triu(adjacency[:n, :n], 1)),
+                               tuple(self.op_names[o] for o in ops[:n]))
+
+    def graph_valid(self, adjacency: np.ndarray, op_index: np.ndarray, rule: str = "strict") -> bool:
+        """"strict": exactly a pruned-or-prunable cell with no stray labels or edges into padding (:meth:`to_cell`).
+        "paper": the official check ``nasbench.is_valid(ModelSpec(adjacency, ops))`` on the decoded graph up to
+        its first output: vertices off every input -> output path are pruned first, whatever their label or
+        edges into padding. (The official code passes all 7 decoded rows, output at vertex 6, so it rejects
+        every cell of fewer than 7 vertices; reading the graph up to its first output is the padding this
+        encoding trains on.)"""
+        if rule == "paper":
+            spec = self._spec(adjacency, op_index)
+            return spec is not None and nb101.analyse(spec).valid
+        return super().graph_valid(adjacency, op_index, rule)
+
+    def graph_key(self, adjacency: np.ndarray, op_index: np.ndarray) -> bytes | str:
+        """The module hash of the pruned spec when the graph is a valid nasbench spec (so graphs that differ
+        only in pruned vertices count as one cell), else the raw graph."""
+        spec = self._spec(adjacency, op_index)
+        result = nb101.analyse(spec) if spec is not None else None
+        if result is not None and result.valid and result.hash is not None:
+            return result.hash
+        return super().graph_key(adjacency, op_index)
+
     def constrained_decode(self, adjacency_prob: np.ndarray, op_prob: np.ndarray) -> nb101.NB101Cell | None:
         """Input first; the output at its most likely position; the most likely legal op in between; the
         decoded edges among those nodes, the 9 most likely when there are more. None when still invalid."""

@@ -5,7 +5,8 @@ Layout of one model directory (``models/<space>/<encoder>/`` shipped with nasviz
 
     manifest.json      configuration, seed, data, metrics, training time, the command that trained it
     checkpoint.pt      state dict (load with ``torch.load(..., weights_only=True)``)
-    embeddings.npz     ``cell_ids`` (str), ``vectors`` (float32, n x d)
+    embeddings.npz     ``cell_ids`` (str), ``vectors`` (float32, n x d), optional ``cells_*`` arrays holding the
+                       cells of ids the space cannot invert (NB101 module hashes)
     projections/       cached 2-D projections, one ``<method>.npz`` each (see nasviz.projection)
 """
 
@@ -20,8 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from nasviz.errors import DataError
+from nasviz.errors import DataError, NasvizError
 from nasviz.paths import MODELS_DIR, home_dir
+
+#: embeddings.npz arrays named so hold cells (see EmbeddingSet.cell_arrays)
+CELL_ARRAY_PREFIX = "cells_"
 
 
 def user_model_dir(space: str, encoder: str) -> Path:
@@ -80,6 +84,9 @@ class EmbeddingSet:
     cell_ids: np.ndarray  # str, canonical ids (SearchSpace.cell_id)
     vectors: np.ndarray  # float32, (n, d)
     manifest: dict[str, Any] = field(default_factory=dict)
+    #: optional ``cells_*`` arrays from which the space rebuilds the cells of ids it cannot invert (NB101
+    #: module hashes: ``nasviz.spaces.nb101.pack_cells``); saved in embeddings.npz, registered on load
+    cell_arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if len(self.cell_ids) != len(self.vectors):
@@ -98,7 +105,11 @@ class EmbeddingSet:
         if precision not in ("float32", "float16"):
             raise DataError(f"embedding precision must be float32 or float16, not {precision!r}")
         buffer = io.BytesIO()
-        np.savez_compressed(buffer, cell_ids=self.cell_ids.astype(str), vectors=self.vectors.astype(precision))
+        bad = [k for k in self.cell_arrays if not k.startswith(CELL_ARRAY_PREFIX)]
+        if bad:
+            raise DataError(f"cell arrays must be named {CELL_ARRAY_PREFIX}*, got {', '.join(bad)}")
+        np.savez_compressed(buffer, cell_ids=self.cell_ids.astype(str), vectors=self.vectors.astype(precision),
+                            **self.cell_arrays)
         path = directory / "embeddings.npz"
         atomic_write_bytes(path, buffer.getvalue())
         return path
@@ -112,11 +123,31 @@ class EmbeddingSet:
         try:
             with np.load(path, allow_pickle=False) as data:
                 cell_ids, vectors = data["cell_ids"], data["vectors"]
+                cell_arrays = {k: data[k] for k in data.files if k.startswith(CELL_ARRAY_PREFIX)}
             manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
         except (OSError, ValueError, KeyError) as exc:
             raise DataError(f"corrupt embeddings file {path}: {exc}") from None
-        return cls(manifest.get("space", directory.parent.name), manifest.get("encoder", directory.name),
-                   cell_ids, vectors.astype(np.float32), manifest)
+        out = cls(manifest.get("space", directory.parent.name), manifest.get("encoder", directory.name),
+                  cell_ids, vectors.astype(np.float32), manifest, cell_arrays)
+        out.register_cells()
+        return out
+
+    def register_cells(self) -> None:
+        """Hand the stored cells to the space (``remember_cells``), so that its ids turn back into cells."""
+        if not self.cell_arrays:
+            return
+        from nasviz.errors import CellError
+        from nasviz.spaces import get_space
+
+        try:
+            remember = getattr(get_space(self.space), "remember_cells", None)
+        except NasvizError:
+            return
+        if remember is not None:
+            try:
+                remember(self.cell_ids, self.cell_arrays)
+            except CellError as exc:
+                raise DataError(f"corrupt cell arrays in the {self.encoder} embeddings of {self.space}: {exc}") from None
 
 
 def write_manifest(directory: Path, manifest: dict[str, Any]) -> Path:

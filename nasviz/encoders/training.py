@@ -25,8 +25,14 @@ from nasviz.progress import ProgressCallback, no_progress
 
 TRAINABLE = ("arch2vec", "gae", "vgae", "raw")
 #: space -> (epochs, seed, sample size) defaults, after the official scripts
-SPACE_DEFAULTS: dict[str, tuple[int, int, int | None]] = {"nb201": (10, 3, None), "nb101": (8, 1, 100_000),
+SPACE_DEFAULTS: dict[str, tuple[int, int, int | None]] = {"nb201": (10, 3, None), "nb101": (16, 1, 100_000),
                                                          "darts": (10, 1, 100_000)}
+#: space -> settings that differ from the official ones (batch 32, Adam 1e-3, decoder dropout 0.3). NB101: the
+#: official run makes 95k steps over 381k cells; on 2 CPU cores batch 128 at 2e-3 without decoder dropout reaches
+#: exact reconstruction in far fewer steps (measured: 17 % of held-out cells after 390 steps against 6 % with
+#: dropout 0.3 after 450)
+SPACE_SETTINGS: dict[str, dict[str, Any]] = {"nb101": {"batch_size": 128, "learning_rate": 2e-3,
+                                                       "model": {"decoder_dropout": 0.0}}}
 SPLIT = "first 90% train / last 10% held out, in data order"
 
 
@@ -40,8 +46,10 @@ class TrainConfig:
     seed: int | None = None
     #: cells sampled for training (nb101/darts; nb201 trains on all cells when unset)
     sample_size: int | None = None
-    batch_size: int = 32
-    learning_rate: float = 1e-3
+    #: default 32 (NB101: SPACE_SETTINGS)
+    batch_size: int | None = None
+    #: default 1e-3 (NB101: SPACE_SETTINGS)
+    learning_rate: float | None = None
     betas: tuple[float, float] = (0.9, 0.999)
     grad_clip: float = 5.0
     val_fraction: float = 0.1
@@ -61,6 +69,10 @@ class TrainConfig:
         self.epochs = epochs if self.epochs is None else self.epochs
         self.seed = seed if self.seed is None else self.seed
         self.sample_size = sample if self.sample_size is None else self.sample_size
+        settings = SPACE_SETTINGS.get(self.space, {})
+        self.batch_size = settings.get("batch_size", 32) if self.batch_size is None else self.batch_size
+        self.learning_rate = settings.get("learning_rate", 1e-3) if self.learning_rate is None else self.learning_rate
+        self.model = {**settings.get("model", {}), **self.model}
         if self.epochs < 0 or self.batch_size < 1 or not 0 < self.val_fraction < 1:
             raise ConfigError(f"bad training settings: epochs={self.epochs}, batch={self.batch_size}, "
                               f"val_fraction={self.val_fraction}")
@@ -126,7 +138,9 @@ def training_data(cfg: TrainConfig, progress: ProgressCallback = no_progress) ->
         embed_cells, embed_ids = cells, ids
     else:
         progress(0, 0, f"sampling {cfg.sample_size} {cfg.space} cells")
-        sampled = space.sample(cfg.sample_size, cfg.seed)
+        # NB101: distinct cells uniform over the 423,624 (nasbench-style random specs repeat small cells)
+        sample_kwargs = {"method": "uniform"} if cfg.space == "nb101" else {}
+        sampled = space.sample(cfg.sample_size, cfg.seed, **sample_kwargs)
         if cfg.space == "darts":  # arch2vec encodes the normal cell only; reduction cell = normal cell
             from nasviz.encoders.graphs import DartsCodec
 
@@ -145,7 +159,8 @@ def training_data(cfg: TrainConfig, progress: ProgressCallback = no_progress) ->
             if cid not in seen:
                 seen.add(cid)
                 extra.append((cell, cid))
-        description.update(source=f"{space.name}.sample({cfg.sample_size}, seed={cfg.seed}), deduplicated",
+        method = "".join(f", method={v!r}" for v in sample_kwargs.values())
+        description.update(source=f"{space.name}.sample({cfg.sample_size}, seed={cfg.seed}{method}), deduplicated",
                            sampled=len(sampled), embedded_besides_sample=len(extra))
         graphs = codec.dataset(cells, ids)
         embed_cells = cells + [c for c, _ in extra]
@@ -309,7 +324,14 @@ def fit_and_save(cfg: TrainConfig, out_dir: Path | None = None, command: str | N
     manifest["total_seconds"] = round(time.perf_counter() - started, 2)
     manifest["embedding"] = {"num_cells": len(vectors), "dim": int(vectors.shape[1]),
                              "kind": "mean over nodes of mu" if cfg.encoder != "raw" else "one-hot ops + upper adjacency"}
-    EmbeddingSet(cfg.space, cfg.encoder, np.asarray(data.embed_ids), vectors.astype(np.float32), manifest).save(directory)
+    cell_arrays, precision = {}, "float32"
+    if cfg.space == "nb101":  # module hashes cannot be inverted: store the cells; float16 keeps 100k+ rows small
+        from nasviz.spaces.nb101 import pack_cells
+
+        cell_arrays, precision = pack_cells(data.embed_cells), "float16"
+        manifest["embedding"].update(stored_precision=precision, cells="cells_edges / cells_ops (nb101.pack_cells)")
+    EmbeddingSet(cfg.space, cfg.encoder, np.asarray(data.embed_ids), vectors.astype(np.float32), manifest,
+                 cell_arrays).save(directory, precision)
     write_manifest(directory, manifest)
     return manifest
 
