@@ -9,11 +9,21 @@ generator on a small seeded set of evaluated cells and returns the accuracy of g
 - :func:`generated_on_map`: DataFrame ``cell_id, x, y, count, on_map`` (+ ``accuracy``) of generated cells.
 - :func:`retraining_accuracy_shift`: before/after accuracy arrays of generated cells.
 - :func:`overlay_figure`, :func:`shift_histogram`: the two Plotly figures.
+- :func:`z_interpolation`: an interpolation walk in z (Neighbour Walk page): every point's decode, invalid ones
+  flagged, edit distance to the previous valid decode, how much the soft graph moved and the true metric.
+
+Why the z walk looks the way it does: the generator is trained by reconstruction against cells drawn
+independently of z (paper and official code), so its soft output hardly depends on z (the type probabilities
+move by ~1e-3 along a path). With a fixed final-sampling noise the walk therefore stays on one cell; the argmax
+decode does change, because the most likely types of a node are nearly tied (``margin`` near 0), so the
+changes show where those ties flip, not a learned semantic axis. Endpoints are drawn from U(-3, 3)^32, the
+prior of the paper's search, and chosen so that their decodes differ.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -163,3 +173,82 @@ def table_accuracy(space: str, key: str) -> dict[str, float]:
     table = load_table(space)
     values = table.values(key)
     return {str(c): float(v) for c, v in zip(table.cell_ids, values, strict=True) if np.isfinite(v)}
+
+
+# ---- interpolation walk in z (Neighbour Walk page) -------------------------------------------------
+
+@dataclass
+class ZStep:
+    step: int
+    t: float  # 0 = z_start, 1 = z_end
+    cell: Any | None  # None when the decode is not a valid cell
+    cell_id: str | None
+    valid: bool
+    reason: str | None  # why an invalid decode is not a cell
+    edit_distance: int | None  # to the previous valid decode
+    soft_change: float  # L1 change of the soft graph's vector representation from the previous point
+    margin: float  # smallest top-1 minus top-2 type probability of a generated node
+    metric: float = float("nan")  # true value from the benchmark table (NaN when unknown)
+
+
+@dataclass
+class ZWalk:
+    space: str
+    seed: int
+    prior: str  # "uniform" (U(-3, 3)^32, the paper's search) or "normal" (N(0, I))
+    decode: str  # "argmax" or "sampled" (fixed noise seed)
+    noise_seed: int | None
+    steps: list[ZStep]
+
+    @property
+    def distinct_cells(self) -> int:
+        return len({s.cell_id for s in self.steps if s.valid})
+
+    @property
+    def invalid(self) -> int:
+        return sum(not s.valid for s in self.steps)
+
+    @property
+    def changes(self) -> int:
+        """How many steps decode a different valid cell than the previous valid decode."""
+        return sum(1 for s in self.steps if s.edit_distance)
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([{k: v for k, v in vars(s).items() if k != "cell"} for s in self.steps])
+
+
+Z_PRIORS = {"uniform": 3.0, "normal": None}
+
+
+def z_interpolation(encoder: Any, steps: int = 10, seed: int = 0, prior: str = "uniform", decode: str = "argmax",
+                    noise_seed: int = 0, metric: Callable[[str], float] | None = None) -> ZWalk:
+    """An AG-Net interpolation walk in z: two seeded endpoints whose decodes are different valid cells
+    (:func:`nasviz.encoders.agnet.distinct_endpoints`, ``prior`` "uniform" = U(-3, 3)^32 or "normal" = N(0, I)),
+    ``steps + 1`` points on the segment, decoded with ``decode`` "argmax" or "sampled" (the same noise
+    ``noise_seed`` at every point). ``metric`` maps a cell id to its true value (the benchmark table)."""
+    from nasviz.encoders.agnet import distinct_endpoints, interpolation_walk
+    from nasviz.spaces import get_space
+
+    if prior not in Z_PRIORS:
+        raise ConfigError(f"prior is one of {', '.join(Z_PRIORS)}, not {prior!r}")
+    if decode not in ("argmax", "sampled"):
+        raise ConfigError(f"decode is 'argmax' or 'sampled', not {decode!r}")
+    if not 1 <= steps <= 200:
+        raise ConfigError(f"a z walk has 1..200 steps, got {steps}")
+    noise = None if decode == "argmax" else int(noise_seed)
+    space = get_space(encoder.space)
+    z_start, z_end = distinct_endpoints(encoder, seed, uniform=Z_PRIORS[prior], noise_seed=noise)
+    rows = interpolation_walk(encoder, z_start, z_end, steps=steps, noise_seed=noise)
+    out: list[ZStep] = []
+    previous_cell, previous_vector = None, None
+    for i, row in enumerate(rows):
+        cell = row["cell"]
+        edit = space.edit_distance(previous_cell, cell) if cell is not None and previous_cell is not None else None
+        change = float(np.abs(row["vector"] - previous_vector).sum()) if previous_vector is not None else 0.0
+        value = metric(row["cell_id"]) if metric is not None and row["cell_id"] is not None else float("nan")
+        out.append(ZStep(i, row["t"], cell, row["cell_id"], row["valid"], row["reason"], edit, change, row["margin"],
+                         float(value)))
+        previous_vector = row["vector"]
+        if cell is not None:
+            previous_cell = cell
+    return ZWalk(encoder.space, seed, prior, decode, noise, out)

@@ -1,6 +1,7 @@
 """Neighbour Walk: from a start cell, step to the nearest unvisited cell in an encoder's latent space (arch2vec
 figure 2), drawing each cell with its changes highlighted; compare two encoders; decode a latent interpolation;
-and plot latent L2 distance against edit distance (figure 3)."""
+walk uphill with NAO's predictor (gradient ascent, predicted versus true metric); decode an AG-Net interpolation
+in z; and plot latent L2 distance against edit distance (figure 3)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nasviz import latent
-from nasviz.encoders.store import EmbeddingSet, available_encoders, model_file_stamp
+from nasviz import agnet_view, latent
+from nasviz.encoders.store import EmbeddingSet, available_encoders, find_model_dir, model_file_stamp
 from nasviz.errors import NasvizError
 from nasviz.ui import setup_page, show_cell_drawing, show_figure, space_selector
 from nasviz.walk import (
@@ -83,6 +84,48 @@ def load_encoder(name: str, space: str) -> Any:
     from nasviz.encoders.base import get_encoder
 
     return get_encoder(name, space)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def table_values(space: str, key: str) -> dict[str, float]:
+    """id -> true value of ``key`` in the space's imported benchmark table."""
+    try:
+        return agnet_view.table_accuracy(space, key)
+    except NasvizError:
+        return {}
+
+
+@st.cache_data(show_spinner="Walking uphill with NAO's predictor...", max_entries=16)
+def nao_walk(space: str, start: str, moves: int, max_step: int, true_key: str | None, stamp: int) -> list[dict[str, Any]]:
+    from nasviz.encoders.nao import decode_walk
+    from nasviz.spaces import get_space
+
+    lookup = table_values(space, true_key) if true_key else {}
+    space_obj = get_space(space)
+    return decode_walk(load_encoder("nao", space), space_obj.parse(cell_for_id(space_obj, start) or start), steps=moves,
+                       max_step=max_step, metric=lambda cid: lookup.get(cid, float("nan")))
+
+
+@st.cache_data(show_spinner="Decoding the AG-Net z walk...", max_entries=16)
+def agnet_walk(space: str, steps: int, seed: int, prior: str, decode: str, noise_seed: int, true_key: str | None,
+               stamp: int) -> agnet_view.ZWalk:
+    lookup = table_values(space, true_key) if true_key else {}
+    return agnet_view.z_interpolation(load_encoder("agnet", space), steps=steps, seed=seed, prior=prior, decode=decode,
+                                      noise_seed=noise_seed, metric=lambda cid: lookup.get(cid, float("nan")))
+
+
+def show_decoded_steps(decoded_steps: list[Any], captions: list[str], key: str, per_row: int = 4) -> None:
+    """Each step's cell drawn with the changes from the previous valid cell highlighted; invalid decodes flagged."""
+    grid = st.columns(per_row)
+    previous = None
+    for i, (step, caption) in enumerate(zip(decoded_steps, captions, strict=True)):
+        with grid[i % per_row]:
+            if not step.valid:
+                st.error(caption, icon=":material/block:")
+                continue
+            st.caption(caption)
+            show_cell_drawing(space, step.cell, highlight_diff=previous, key=f"{key}_{i}", downloads=False)
+            previous = step.cell
 
 
 def has_decoder(name: str) -> bool:
@@ -254,16 +297,100 @@ elif st.session_state.get("walk_decode"):
             space, [s.cell for s in decoded.steps], captions, "pdf", title=f"{decoder_name} decoded interpolation"),
             file_name=f"decoded_{space.name}_{decoder_name}_{start_id}_{end_id}.pdf", mime="application/pdf",
             key="decoded_pdf", on_click="ignore", icon=":material/download:")
-        grid = st.columns(4)
-        previous = None
-        for i, (step, caption) in enumerate(zip(decoded.steps, captions, strict=True)):
-            with grid[i % 4]:
-                if not step.valid:
-                    st.error(caption, icon=":material/block:")
-                    continue
-                st.caption(caption)
-                show_cell_drawing(space, step.cell, highlight_diff=previous, key=f"decoded_{i}", downloads=False)
-                previous = step.cell
+        show_decoded_steps(decoded.steps, captions, "decoded")
+
+
+# ---- NAO: gradient-ascent decode walk --------------------------------------------------------------
+
+def true_text(value: float) -> str:
+    return f"{value:.4g}" if np.isfinite(value) else "not in the table"
+
+
+accuracy_choice = agnet_view.accuracy_key(choices, preferred=metric_key)
+true_options = [c.key for c in choices if c.key.startswith("accuracy/")]
+st.subheader("NAO: gradient-ascent decode walk")
+if find_model_dir(space.name, "nao") is None:
+    st.caption(f"No NAO model for {space.title}: train one with `nasviz encoders train nao --space {space.name}`.")
+elif st.toggle("Walk uphill with NAO's predictor from the start cell", key="walk_nao",
+               help="Each move is NAO's search step: gradient ascent of the predictor on the encoder outputs, with the "
+                    "step size increased until a new cell decodes (masked decoder: always a valid cell)."):
+    nao_row = st.columns([1, 1, 3])
+    nao_moves = int(nao_row[0].number_input("Moves", 1, 20, 6, key="walk_nao_moves"))
+    nao_eta = int(nao_row[1].number_input("Largest step size", 1, 200, 50, key="walk_nao_eta"))
+    true_key = nao_row[2].selectbox("True metric (benchmark table)", true_options,
+                                    index=true_options.index(accuracy_choice) if accuracy_choice in true_options else 0,
+                                    format_func=lambda k: labels.get(k, k), key=f"walk_nao_true_{space.name}",
+                                    help="Compare with the metric NAO was trained on.") if true_options else None
+    try:
+        nao_stamp = model_file_stamp(space.name, "nao", "checkpoint.pt")
+        nao_rows = nao_walk(space.name, start_id, nao_moves, nao_eta, true_key, nao_stamp)
+    except NasvizError as exc:
+        st.error(f"Cannot run the NAO walk: {exc}")
+    else:
+        from nasviz.encoders.nao import walk_gains
+
+        target = load_encoder("nao", space.name).manifest.get("data", {}).get("source", "its training data")
+        true_label = labels.get(true_key, "no imported table") if true_key else "no imported table"
+        st.caption(f"**Predicted** = NAO's predictor on each decoded cell (trained on {target}). **True** = "
+                   f"{true_label} from the imported benchmark table: a predicted gain is real only if the true "
+                   "value rises too.")
+        gains = walk_gains(nao_rows)
+        stats = st.columns(4)
+        stats[0].metric("Moves made", len(nao_rows) - 1)
+        stats[1].metric("Predicted gain", f"{gains['predicted_gain']:+.3g}")
+        stats[2].metric("True gain", f"{gains['true_gain']:+.3g}" if np.isfinite(gains["true_gain"]) else "n/a")
+        stats[3].metric("Moves where predicted and true agree", f"{gains['steps_agreeing']} / {gains['steps_with_true']}",
+                        help="Moves with the same sign of predicted and true change, among moves whose two cells "
+                             "are in the table.")
+        if len(nao_rows) - 1 < nao_moves:
+            st.info(f"The walk stopped after {len(nao_rows) - 1} moves: no step size up to {nao_eta} decoded a new cell.")
+        nao_frame = pd.DataFrame(nao_rows).drop(columns=["cell"]).rename(
+            columns={"predicted": "predicted (NAO)", "true": f"true ({true_label})"})
+        st.dataframe(nao_frame, hide_index=True, width="stretch", key="nao_walk_table")
+        nao_captions = [f"step {r['step']}: cell {r['cell_id']}" + (f" · step size {r['step_size']:g}" if r["step"] else "")
+                        + f" · predicted {r['predicted']:.4g} · true {true_text(r['true'])}" for r in nao_rows]
+        show_decoded_steps([agnet_view.ZStep(r["step"], 0.0, r["cell"], r["cell_id"], True, None, None, 0.0, 0.0)
+                            for r in nao_rows], nao_captions, "nao_walk")
+
+
+# ---- AG-Net: interpolation in z ------------------------------------------------------------------
+
+PRIORS = {"uniform": "U(-3, 3): the paper's search", "normal": "N(0, I): the training prior"}
+DECODES = {"argmax": "argmax (deterministic)", "sampled": "sampled, same noise at every point"}
+st.subheader("AG-Net: interpolation in z")
+if find_model_dir(space.name, "agnet") is None:
+    st.caption(f"No AG-Net model for {space.title} (AG-Net supports NB201 and NB101).")
+elif st.toggle("Decode a line between two latents of AG-Net's generator", key="walk_agnet",
+               help="Two seeded latents whose decodes are different valid cells, and evenly spaced points between them."):
+    st.caption("AG-Net's generator is trained by reconstruction against cells drawn independently of z (as in the paper), so "
+               "its soft output barely depends on z: with the same sampling noise the walk stays on one cell, and the argmax "
+               "decode changes where two op probabilities are nearly tied (column `margin`). `soft_change` is how much the "
+               "generated type and edge probabilities moved since the previous point.")
+    z_row = st.columns([1, 1, 2, 2, 1])
+    z_seed = int(z_row[0].number_input("Seed", 0, 2**31 - 1, 0, key="walk_agnet_seed"))
+    z_steps = int(z_row[1].number_input("Steps", 1, 40, 10, key="walk_agnet_steps"))
+    z_prior = z_row[2].selectbox("Endpoints from", list(PRIORS), format_func=PRIORS.get, key="walk_agnet_prior")
+    z_decode = z_row[3].selectbox("Decode", list(DECODES), format_func=DECODES.get, key="walk_agnet_decode")
+    z_noise = int(z_row[4].number_input("Noise seed", 0, 2**31 - 1, 0, key="walk_agnet_noise",
+                                        disabled=z_decode == "argmax"))
+    try:
+        z_walk = agnet_walk(space.name, z_steps, z_seed, z_prior, z_decode, z_noise, accuracy_choice,
+                            model_file_stamp(space.name, "agnet", "checkpoint.pt"))
+    except NasvizError as exc:
+        st.error(f"Cannot decode the z walk: {exc}")
+    else:
+        stats = st.columns(4)
+        stats[0].metric("Distinct cells", z_walk.distinct_cells)
+        stats[1].metric("Steps that change the cell", z_walk.changes)
+        stats[2].metric("Invalid decodes", z_walk.invalid)
+        stats[3].metric("Mean soft change per step", f"{np.mean([s.soft_change for s in z_walk.steps[1:]]):.3g}")
+        accuracy_label = labels.get(accuracy_choice or "", "accuracy")
+        st.dataframe(z_walk.to_frame().rename(columns={"metric": f"true {accuracy_label}"}), hide_index=True,
+                     width="stretch", key="agnet_walk_table")
+        z_captions = [f"t = {s.t:.2f}: " + (f"cell {s.cell_id}" if s.valid else f"INVALID decode ({s.reason})")
+                      + (f" · edit distance {s.edit_distance}" if s.edit_distance is not None else "")
+                      + (f" · {s.metric:.4g}" if np.isfinite(s.metric) else "") for s in z_walk.steps]
+        show_decoded_steps(z_walk.steps, z_captions, "agnet_walk")
 
 
 # ---- L2 versus edit distance ---------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""NAO: token sequences and masks of NB201/NB101/DARTS, metrics on hand-built cases, a model that learns a
+"""NAO: token sequences and masks of NB201/NB101/DARTS/NAT (every masked decode is a valid cell, also from
+untrained decoders), metrics on hand-built cases, a model that learns a
 small set (loss falls, exact reconstruction), gradient-ascent moves, and the saved model round trip."""
 
 from __future__ import annotations
@@ -7,9 +8,18 @@ import numpy as np
 import pytest
 
 from nasviz.encoders import get_encoder
-from nasviz.encoders.nao import NAOEncoder, NAOTrainConfig, decode_walk, fit_and_save, train_nao
+from nasviz.encoders.nao import (
+    NAOConfig,
+    NAOEncoder,
+    NAOModel,
+    NAOTrainConfig,
+    decode_walk,
+    fit_and_save,
+    train_nao,
+    walk_gains,
+)
 from nasviz.encoders.nao_tokens import get_token_codec, hamming_distance, pairwise_accuracy
-from nasviz.errors import ConfigError, DataError
+from nasviz.errors import CellError, ConfigError, DataError
 from nasviz.spaces import get_space, nb101, nb201
 
 
@@ -25,7 +35,7 @@ def one_thread():
 
 
 
-@pytest.mark.parametrize("space", ["nb201", "nb101", "darts"])
+@pytest.mark.parametrize("space", ["nb201", "nb101", "darts", "nat"])
 def test_tokens_round_trip_and_teacher_masks_admit_the_truth(space: str) -> None:
     codec = get_token_codec(space)
     sp = get_space(space)
@@ -38,7 +48,7 @@ def test_tokens_round_trip_and_teacher_masks_admit_the_truth(space: str) -> None
     assert masks[np.arange(40)[:, None], np.arange(codec.length)[None, :], tokens].all()
 
 
-@pytest.mark.parametrize("space", ["nb201", "nb101", "darts"])
+@pytest.mark.parametrize("space", ["nb201", "nb101", "darts", "nat"])
 def test_any_masked_sequence_is_a_valid_cell(space: str) -> None:
     codec = get_token_codec(space)
     sp = get_space(space)
@@ -50,6 +60,47 @@ def test_any_masked_sequence_is_a_valid_cell(space: str) -> None:
         cell = codec.decode(prefix)
         assert cell is not None, codec.decode_reason(prefix)
         assert sp.is_valid(cell).valid
+
+
+@pytest.mark.parametrize("space", ["nb201", "nb101", "darts", "nat"])
+@pytest.mark.parametrize("scale", [1.0, 25.0])
+def test_untrained_decoders_decode_only_valid_cells_under_masks(space: str, scale: float) -> None:
+    """Random decoder weights (``scale`` blows up the output layer so logits are extreme) and random latents:
+    every masked greedy decode is a valid cell of the space; unmasked, the same decoder produces garbage."""
+    import torch
+
+    codec = get_token_codec(space)
+    sp = get_space(space)
+    torch.manual_seed(int(scale) + codec.length)
+    model = NAOModel(NAOConfig(codec.vocab_size, codec.length, embedding_dim=8, hidden_dim=16, mlp_hidden=8,
+                               mlp_layers=1, dropout=0.0)).eval()
+    with torch.no_grad():
+        model.out.weight.mul_(scale)
+        model.out.bias.uniform_(-scale, scale)
+    enc = NAOEncoder(space, model)
+    latents = np.random.default_rng(3).normal(size=(60, codec.length, 16)).astype(np.float32)
+    decoded = enc.decode(latents, constrained=True)
+    assert all(cell is not None and sp.is_valid(cell).valid for cell in decoded)
+    assert all(cell is not None for cell in enc.decode(latents[:, 0], constrained=True))  # (n, hidden) latents too
+    unmasked = enc.decode_tokens(latents, constrained=False)
+    assert unmasked.shape == (60, codec.length) and (unmasked != 0).all()  # SOS is never emitted
+
+
+def test_nat_tokens_keep_a_live_input_in_every_node() -> None:
+    from nasviz.spaces import nat
+
+    codec = get_token_codec("nat")
+    null = codec.op_offset + nat.NAT_OPS.index("null")
+    prefix = [1, null]  # node 0: first input c_{k-2} through a null edge
+    assert not codec.allowed(prefix)[1]  # the second input differs from the first
+    allowed = codec.allowed(prefix + [2])
+    assert not allowed[null] and allowed[codec.op_offset]  # and its op cannot be null as well
+    # null edges where a node keeps a live input decode to valid NAT cells (NAT's null op)
+    cell = codec.decode([1, null, 2, 6, 1, 7, 3, null, 2, 9, 4, 10, 1, null, 5, 12])
+    assert cell is not None and get_space("nat").is_valid(cell).valid
+    assert sum(op == "null" for op, _, _ in cell.edges) == 3
+    with pytest.raises(CellError):
+        codec.encode(get_space("nat").sample(1, seed=0, nodes=3)[0])
 
 
 def test_nb101_masks_enforce_edge_limit_and_inputs() -> None:
@@ -108,8 +159,24 @@ def test_nao_learns_a_small_set() -> None:
     found = [m for m in moves if m.cell is not None]
     assert found and all(m.cell != m.start and m.step_size >= 1 for m in found)
     assert np.mean([m.predicted_new - m.predicted_start for m in found]) > 0
-    walk = decode_walk(enc, cells[0], steps=3)
+    truth = {get_space("nb201").cell_id(c): float(t) for c, t in zip(cells, targets, strict=True)}
+    walk = decode_walk(enc, cells[0], steps=3, metric=lambda cid: truth.get(cid, float("nan")))
     assert len({row["cell_id"] for row in walk}) == len(walk) >= 2
+    assert walk[0]["true"] == truth[walk[0]["cell_id"]] and walk[0]["edit_distance"] == 0
+    sp = get_space("nb201")
+    for before, row in zip(walk, walk[1:], strict=False):
+        assert row["edit_distance"] == sp.edit_distance(before["cell"], row["cell"]) >= 1
+        assert row["predicted"] == pytest.approx(float(enc.predict([row["cell"]])[0]))  # the predictor on the decoded cell
+        assert row["true"] == truth.get(row["cell_id"]) or (np.isnan(row["true"]) and row["cell_id"] not in truth)
+
+
+def test_walk_gains_compare_predicted_and_true_changes() -> None:
+    rows = [{"predicted": 90.0, "true": 91.0}, {"predicted": 91.0, "true": 90.0}, {"predicted": 92.0, "true": 93.0},
+            {"predicted": 93.0, "true": float("nan")}]
+    gains = walk_gains(rows)
+    assert gains["predicted_gain"] == 3.0 and np.isnan(gains["true_gain"]) and gains["best_true"] == 93.0
+    assert gains["steps_with_true"] == 2 and gains["steps_agreeing"] == 1  # 90 -> 91 predicted up, true down
+    assert walk_gains(rows[:3])["true_gain"] == 2.0
 
 
 def test_nao_saved_model_round_trip(tmp_path, isolated_home) -> None:

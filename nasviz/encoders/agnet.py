@@ -28,6 +28,7 @@ Public API::
     generated_distribution(enc, 10_000, seed=0)    # validity/uniqueness/novelty + ids of generated cells
     retraining_shift(enc, cells, scores, ...)      # accuracy of samples before/after weighted retraining
     interpolation_walk(enc, z_a, z_b, steps=10)    # decoded points of a line in z, invalid ones flagged
+    distinct_endpoints(enc, seed=0)                # two z's of U(-3, 3) whose decodes differ
 """
 
 from __future__ import annotations
@@ -352,15 +353,21 @@ class AGNetEncoder(Encoder):
     def sample_prior(self, n: int, seed: int) -> np.ndarray:
         return np.random.default_rng(seed).standard_normal((n, self.model.cfg.latent_dim)).astype(np.float32)
 
-    def generate_graphs(self, z: np.ndarray, noise_seed: int | None = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(labels, adjacency, vectors of the soft graphs) of latents ``z`` (n, 32)."""
+    def generate_graphs(self, z: np.ndarray, noise_seed: int | None = 0,
+                        shared_noise: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(labels, adjacency, vectors of the soft graphs) of latents ``z`` (n, 32). With ``shared_noise`` every
+        row is sampled with the same noise (as if decoded alone with ``noise_seed``), as a walk in z needs."""
         with torch.no_grad():
             out_labels, out_adj, out_vec = [], [], []
             for start in range(0, len(z), 2048):
                 zb = torch.as_tensor(np.asarray(z[start:start + 2048], dtype=np.float32))
                 logits, edges = self.model.generator(zb)
-                labels, adjacency = sample_graphs(logits.numpy(), edges.numpy(),
-                                                  None if noise_seed is None else noise_seed + start)
+                if shared_noise and noise_seed is not None:
+                    rows = [sample_graphs(logits[i:i + 1].numpy(), edges[i:i + 1].numpy(), noise_seed) for i in range(len(zb))]
+                    labels, adjacency = np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows])
+                else:
+                    labels, adjacency = sample_graphs(logits.numpy(), edges.numpy(),
+                                                      None if noise_seed is None else noise_seed + start)
                 out_labels.append(labels)
                 out_adj.append(adjacency)
                 out_vec.append(self.model.vector(logits, edges).numpy())
@@ -685,10 +692,11 @@ def retraining_shift(encoder: AGNetEncoder, cells: Sequence[Any], scores: Sequen
 
 
 def interpolation_walk(encoder: AGNetEncoder, z_start: np.ndarray, z_end: np.ndarray, steps: int = 10,
-                       noise_seed: int | None = 0) -> list[dict[str, Any]]:
-    """Decode ``steps + 1`` evenly spaced points of the segment z_start -> z_end with the same final-sampling
-    noise at every point (``noise_seed``; None = argmax decode). Rows: t, z, cell (None if invalid), cell_id,
-    valid, reason."""
+                       noise_seed: int | None = None) -> list[dict[str, Any]]:
+    """Decode ``steps + 1`` evenly spaced points of the segment z_start -> z_end, by default with the argmax
+    decode (``noise_seed=None``), else with the same final-sampling noise at every point. Rows: t, z, cell (None
+    if invalid), cell_id, valid, reason, vector (the soft graph's vector representation) and margin (smallest gap
+    between the two most likely types of a generated node: how close the argmax decode is to flipping)."""
     from nasviz.spaces import get_space
 
     if steps < 1:
@@ -696,11 +704,41 @@ def interpolation_walk(encoder: AGNetEncoder, z_start: np.ndarray, z_end: np.nda
     sp = get_space(encoder.space)
     t = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)
     z = (1 - t)[:, None] * np.asarray(z_start, np.float32)[None] + t[:, None] * np.asarray(z_end, np.float32)[None]
+    labels, adjacency, vectors = encoder.generate_graphs(z, noise_seed, shared_noise=True)
     rows = []
     for i, point in enumerate(z):
-        labels, adjacency, _ = encoder.generate_graphs(point[None], noise_seed)
-        reason = encoder.graphs.reason(labels[0], adjacency[0])
-        cell = encoder.graphs.to_cell(labels[0], adjacency[0]) if reason is None else None
+        reason = encoder.graphs.reason(labels[i], adjacency[i])
+        cell = encoder.graphs.to_cell(labels[i], adjacency[i]) if reason is None else None
         rows.append({"t": float(t[i]), "z": point, "cell": cell, "cell_id": sp.cell_id(cell) if cell is not None else None,
-                     "valid": cell is not None, "reason": reason})
+                     "valid": cell is not None, "reason": reason, "vector": vectors[i],
+                     "margin": type_margin(encoder.graphs, vectors[i])})
     return rows
+
+
+def type_margin(graphs: AGNetGraphs, vector: np.ndarray) -> float:
+    """Smallest top-1 minus top-2 type probability over the generated nodes (1..V-1) of a soft vector."""
+    probs = np.asarray(vector[:graphs.num_nodes * graphs.num_ops]).reshape(graphs.num_nodes, graphs.num_ops)[1:]
+    top = np.sort(probs, axis=1)
+    return float((top[:, -1] - top[:, -2]).min())
+
+
+def distinct_endpoints(encoder: AGNetEncoder, seed: int, uniform: float | None = 3.0, noise_seed: int | None = None,
+                       tries: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """Two latents whose decodes (argmax when ``noise_seed`` is None) are valid and different cells, drawn seeded
+    from U(-a, a)^32 (``uniform=a``, the prior of the paper's search) or N(0, I) (``uniform=None``). Falls back to
+    the last pair drawn when ``tries`` pairs never decode to two different valid cells."""
+    from nasviz.spaces import get_space
+
+    sp = get_space(encoder.space)
+    rng = np.random.default_rng(seed)
+    dim = encoder.model.cfg.latent_dim
+    tries = max(tries, 1)
+    z = (rng.uniform(-uniform, uniform, size=(tries, 2, dim)) if uniform else rng.standard_normal((tries, 2, dim)))
+    z = z.astype(np.float32)
+    labels, adjacency, _ = encoder.generate_graphs(z.reshape(2 * tries, dim), noise_seed, shared_noise=True)
+    cells = [encoder.graphs.to_cell(lab, adj) for lab, adj in zip(labels, adjacency, strict=True)]
+    ids = [sp.cell_id(c) if c is not None else None for c in cells]
+    for i in range(tries):
+        if ids[2 * i] is not None and ids[2 * i + 1] is not None and ids[2 * i] != ids[2 * i + 1]:
+            return z[i, 0], z[i, 1]
+    return z[-1, 0], z[-1, 1]

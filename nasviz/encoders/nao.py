@@ -14,7 +14,7 @@ re-normalised, decoded; eta takes the values 1, 2, ... until the decode is a new
 
 Public API::
 
-    from nasviz.encoders.nao import NAOEncoder, train_nao, fit_and_save, evaluate, decode_walk
+    from nasviz.encoders.nao import NAOEncoder, train_nao, fit_and_save, evaluate, decode_walk, walk_gains
     enc = NAOEncoder.load("nb201")
     enc.embed(cells)                 # (n, hidden) mean normalised hidden states
     enc.predict(cells)               # predicted accuracy (benchmark units)
@@ -27,7 +27,7 @@ from __future__ import annotations
 import io
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -386,26 +386,48 @@ class NAOEncoder(Encoder):
         return evaluate(space, progress=progress)
 
 
-def decode_walk(encoder: NAOEncoder, cell: Any, steps: int = 8, max_step: int = 50) -> list[dict[str, Any]]:
+def decode_walk(encoder: NAOEncoder, cell: Any, steps: int = 8, max_step: int = 50,
+                metric: Callable[[str], float] | None = None) -> list[dict[str, Any]]:
     """A NAO decode walk for the pages: starting at ``cell``, repeat the gradient-ascent move ``steps`` times
-    (never revisiting a cell). Each row: step, cell, cell_id, step_size (eta that found it), predicted."""
+    (never revisiting a cell; stops early when no step size up to ``max_step`` decodes a new cell). Each row:
+    step, cell, cell_id, step_size (eta that found it), edit_distance (to the previous cell), predicted (the
+    predictor, benchmark units) and true (``metric(cell_id)``, e.g. the benchmark table; NaN when unknown)."""
     from nasviz.spaces import get_space
 
     space = get_space(encoder.space)
+
+    def true_value(cid: str) -> float:
+        return float(metric(cid)) if metric is not None else float("nan")
+
     current = cell
-    rows = [{"step": 0, "cell": cell, "cell_id": space.cell_id(cell), "step_size": 0.0,
-             "predicted": float(encoder.predict([cell])[0])}]
-    seen = {rows[0]["cell_id"]}
+    cid = space.cell_id(cell)
+    rows = [{"step": 0, "cell": cell, "cell_id": cid, "step_size": 0.0, "edit_distance": 0,
+             "predicted": float(encoder.predict([cell])[0]), "true": true_value(cid)}]
+    seen = {cid}
     for step in range(1, steps + 1):
         result = encoder.ascend([current], max_step=max_step, exclude=seen)[0]
         if result.cell is None:
             break
-        current = result.cell
-        cid = space.cell_id(current)
+        cid = space.cell_id(result.cell)
         seen.add(cid)
-        rows.append({"step": step, "cell": current, "cell_id": cid, "step_size": result.step_size,
-                     "predicted": result.predicted_new})
+        rows.append({"step": step, "cell": result.cell, "cell_id": cid, "step_size": result.step_size,
+                     "edit_distance": int(space.edit_distance(current, result.cell)),
+                     "predicted": float(encoder.predict([result.cell])[0]), "true": true_value(cid)})
+        current = result.cell
     return rows
+
+
+def walk_gains(rows: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Predicted and true change from the first to the last cell of a :func:`decode_walk`, the best true value
+    reached, and how many steps the predictor ranked the same way as the truth (sign of the change)."""
+    predicted = np.array([r["predicted"] for r in rows], dtype=np.float64)
+    true = np.array([r["true"] for r in rows], dtype=np.float64)
+    steps_known = np.isfinite(true[1:]) & np.isfinite(true[:-1])
+    agree = np.sign(np.diff(predicted)) == np.sign(np.diff(true))
+    return {"predicted_gain": float(predicted[-1] - predicted[0]) if len(rows) else float("nan"),
+            "true_gain": float(true[-1] - true[0]) if len(rows) else float("nan"),
+            "best_true": float(np.nanmax(true)) if np.isfinite(true).any() else float("nan"),
+            "steps_with_true": int(steps_known.sum()), "steps_agreeing": int((agree & steps_known).sum())}
 
 
 # ---- data, metrics, training commands ---------------------------------------------------------
@@ -429,13 +451,13 @@ def labelled_cells(space: str) -> tuple[list[Any], np.ndarray, str]:
 
 #: space -> (labelled train cells, held-out cells, unlabelled extra cells, epochs)
 NAO_DEFAULTS: dict[str, tuple[int, int, int, int]] = {"nb201": (500, 2000, 0, 300), "nb101": (230, 62, 4000, 60),
-                                                      "darts": (0, 500, 5000, 30)}
+                                                      "darts": (0, 500, 5000, 30), "nat": (0, 500, 5000, 30)}
 
 
 def split_data(space: str, seed: int, train_size: int | None = None, held_out: int | None = None,
                unlabelled: int | None = None) -> dict[str, Any]:
     """Seeded split: ``train_size`` labelled cells, ``held_out`` labelled cells (disjoint) and ``unlabelled``
-    sampled cells (reconstruction only). DARTS has no labels: everything is unlabelled."""
+    sampled cells (reconstruction only). DARTS and NAT have no labels: everything is unlabelled."""
     from nasviz.spaces import get_space
 
     sp = get_space(space)
@@ -445,10 +467,10 @@ def split_data(space: str, seed: int, train_size: int | None = None, held_out: i
     unlabelled = d_unlab if unlabelled is None else unlabelled
     rng = np.random.default_rng(seed)
     out: dict[str, Any] = {"space": sp.name, "seed": seed}
-    if sp.name == "darts":
+    if sp.name in ("darts", "nat"):
         cells = sp.sample(unlabelled + held_out, seed)
         out.update(train_cells=cells[:unlabelled], train_targets=None, held_cells=cells[unlabelled:], held_targets=None,
-                   source=f"darts.sample({unlabelled + held_out}, seed={seed})")
+                   source=f"{sp.name}.sample({unlabelled + held_out}, seed={seed})")
         return out
     cells, acc, source = labelled_cells(sp.name)
     keep = np.nonzero(np.isfinite(acc))[0]

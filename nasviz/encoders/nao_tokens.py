@@ -13,6 +13,9 @@ these masks yields a valid cell of the space by construction:
   reserve for the output); pruning then only removes vertices that do not reach the output.
 - DARTS: NAO's ``[in1, op1, in2, op2]`` per intermediate node, normal cell then reduce cell (32 tokens);
   inputs of node i are earlier nodes 0..i-1 and the two inputs differ.
+- NAT: one cell of 4 intermediate nodes with the fully-concat output, ``[in1, op1, in2, op2]`` per node (16
+  tokens) over NAT's 11 ops including ``null``; the two inputs of a node differ and a node's second op may be
+  ``null`` only when its first is not, so every node keeps a live input and the output depends on the inputs.
 """
 
 from __future__ import annotations
@@ -301,11 +304,77 @@ class DartsTokens(TokenCodec):
         return out
 
 
-_TOKEN_CODECS: dict[str, type[TokenCodec]] = {"nb201": NB201Tokens, "nb101": NB101Tokens, "darts": DartsTokens}
+class NatTokens(TokenCodec):
+    """NAO-style sequence of a NAT cell (4 nodes, output "concat"): input tokens 1..5 (NAT-code nodes 0..4),
+    op tokens 6..16 (:data:`nasviz.spaces.nat.NAT_OPS`, ``null`` last)."""
+
+    space = "nat"
+    nodes = 4
+    vocab_size = 17
+    length = 16
+    symmetric = True
+    op_offset = 6
+
+    def encode(self, cell: Any) -> np.ndarray:
+        from nasviz.spaces import nat
+
+        if cell.output != "concat" or cell.concat is not None or cell.num_nodes != self.nodes:
+            raise CellError(f"NAO's NAT tokens cover cells of {self.nodes} nodes with the fully-concat output")
+        tokens: list[int] = []
+        for node in cell.nodes:
+            for op, src in cell.inputs_of(node):
+                tokens += [src + 1, self.op_offset + nat.NAT_OPS.index(op)]
+        if len(tokens) != self.length:
+            raise CellError(f"a NAT cell of {self.nodes} two-input nodes gives {self.length} NAO tokens, this one "
+                            f"gives {len(tokens)}")
+        return np.array(tokens, dtype=np.int64)
+
+    def decode(self, tokens: Sequence[int]) -> Any | None:
+        from nasviz.spaces import nat
+
+        tokens = [int(t) for t in tokens]
+        if len(tokens) != self.length:
+            return None
+        edges = []
+        for k in range(2 * self.nodes):
+            src_tok, op_tok = tokens[2 * k], tokens[2 * k + 1]
+            if not 1 <= src_tok <= 5 or not 0 <= op_tok - self.op_offset < len(nat.NAT_OPS):
+                return None
+            edges.append((nat.NAT_OPS[op_tok - self.op_offset], src_tok - 1, 2 + k // 2))
+        try:
+            cell = nat.NatCell(tuple(edges))
+        except CellError:
+            return None
+        return cell if nat.check_nat_cell(cell).valid else None
+
+    def allowed(self, prefix: Sequence[int]) -> np.ndarray:
+        t = len(prefix)
+        mask = np.zeros(self.vocab_size, dtype=bool)
+        if t % 2 == 1:
+            mask[self.op_offset:] = True
+            if t % 4 == 3 and prefix[t - 2] == self.vocab_size - 1:
+                mask[self.vocab_size - 1] = False  # both ops null would cut the node off its inputs
+            return mask
+        node = 2 + t // 4
+        mask[1:node + 1] = True
+        if t % 4 == 2:
+            mask[prefix[t - 2]] = False  # the two inputs of a node differ
+        return mask
+
+    def swap(self, tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Swap the two (input, op) branches of one random node."""
+        out = tokens.copy()
+        start = 4 * int(rng.integers(self.nodes))
+        out[start:start + 2], out[start + 2:start + 4] = tokens[start + 2:start + 4], tokens[start:start + 2]
+        return out
+
+
+_TOKEN_CODECS: dict[str, type[TokenCodec]] = {"nb201": NB201Tokens, "nb101": NB101Tokens, "darts": DartsTokens,
+                                              "nat": NatTokens}
 
 
 def get_token_codec(space: str) -> TokenCodec:
-    """The NAO token sequence of ``space`` (nb201, nb101, darts)."""
+    """The NAO token sequence of ``space`` (nb201, nb101, darts, nat)."""
     from nasviz.spaces import get_space
 
     key = get_space(space).name

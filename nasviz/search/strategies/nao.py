@@ -82,6 +82,12 @@ class NAOSearch(Strategy):
         return cells
 
     def _round(self, n: int) -> list[Any]:
+        from nasviz.search.strategies.agnet import one_torch_thread
+
+        with one_torch_thread():  # a small LSTM: one thread is faster, and robust on shared cores
+            return self._round_body(n)
+
+    def _round_body(self, n: int) -> list[Any]:
         scores = np.asarray(self.fitness(), dtype=np.float64)
         encoder = self._fine_tune(scores)
         self.rounds += 1
