@@ -11,6 +11,7 @@ from nasviz.encoders.agnet import (
     AGNetConfig,
     AGNetEncoder,
     AGNetModel,
+    distinct_endpoints,
     fit_and_save,
     generated_distribution,
     get_graphs,
@@ -19,6 +20,7 @@ from nasviz.encoders.agnet import (
     retraining_shift,
     sample_graphs,
     train_generator,
+    type_margin,
 )
 from nasviz.errors import ConfigError
 from nasviz.spaces import get_space, nb201
@@ -105,6 +107,13 @@ def test_generator_learns_a_small_set() -> None:
     walk = interpolation_walk(enc, enc.sample_prior(1, 5)[0], enc.sample_prior(1, 6)[0], steps=4)
     assert len(walk) == 5 and walk[0]["t"] == 0.0 and walk[-1]["t"] == 1.0
     assert all(row["valid"] == (row["cell"] is not None) for row in walk)
+    # every z decodes the one cell: no two endpoints differ, the last pair drawn comes back
+    z_a, z_b = distinct_endpoints(enc, seed=0, tries=5)
+    assert z_a.shape == (32,) and not np.array_equal(z_a, z_b) and np.abs(z_a).max() <= 3.0
+    walk = interpolation_walk(enc, z_a, z_b, steps=3, noise_seed=4)
+    assert {row["cell_id"] for row in walk} == {str(target.index)}
+    assert all(0.0 <= row["margin"] <= 1.0 and row["vector"].shape == (84,) for row in walk)
+    assert walk[0]["margin"] == type_margin(enc.graphs, walk[0]["vector"]) > 0.5  # a confident generator
 
 
 def test_weighted_retraining_shifts_samples_to_good_cells() -> None:
