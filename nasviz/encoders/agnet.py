@@ -622,7 +622,10 @@ def fit_and_save(space: str, out_dir: Path | None = None, seed: int | None = Non
     manifest["embedding"] = {"num_cells": len(embed_cells), "dim": int(vectors.shape[1]),
                              "kind": "AG-Net vector representation (one-hot node types, upper-triangular edges)"}
     manifest["total_seconds"] = round(time.perf_counter() - started, 2)
-    EmbeddingSet(sp.name, "agnet", np.asarray([sp.cell_id(c) for c in embed_cells]), vectors, manifest).save(directory)
+    from nasviz.encoders.nao import stored_cells
+
+    EmbeddingSet(sp.name, "agnet", np.asarray([sp.cell_id(c) for c in embed_cells]), vectors, manifest,
+                 cell_arrays=stored_cells(sp.name, embed_cells)).save(directory)
     write_manifest(directory, manifest)
     return manifest
 

@@ -564,9 +564,20 @@ def fit_and_save(space: str, out_dir: Path | None = None, seed: int | None = Non
     manifest["embedding"] = {"num_cells": len(ids), "dim": int(vectors.shape[1]),
                              "kind": "mean of the L2-normalised per-token LSTM outputs, L2-normalised"}
     manifest["total_seconds"] = round(time.perf_counter() - started, 2)
-    EmbeddingSet(sp.name, "nao", np.asarray(ids), vectors, manifest).save(directory, precision="float16")  # 96-d
+    EmbeddingSet(sp.name, "nao", np.asarray(ids), vectors, manifest, cell_arrays=stored_cells(sp.name, unique_cells)).save(
+        directory, precision="float16")  # 96-d
     write_manifest(directory, manifest)
     return manifest
+
+
+def stored_cells(space: str, cells: Sequence[Any]) -> dict[str, np.ndarray]:
+    """``cells_*`` arrays saved with the embeddings of spaces whose ids cannot be turned back into cells (NB101
+    module hashes), so that walks and maps can draw them; empty for other spaces."""
+    if space != "nb101":
+        return {}
+    from nasviz.spaces.nb101 import pack_cells
+
+    return pack_cells(list(cells))
 
 
 def evaluate(space: str, progress: ProgressCallback = no_progress) -> dict[str, Any]:
