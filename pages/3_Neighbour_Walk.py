@@ -86,7 +86,7 @@ def load_encoder(name: str, space: str) -> Any:
     return get_encoder(name, space)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=60)
 def table_values(space: str, key: str) -> dict[str, float]:
     """id -> true value of ``key`` in the space's imported benchmark table."""
     try:
@@ -388,7 +388,8 @@ elif st.toggle("Decode a line between two latents of AG-Net's generator", key="w
         st.dataframe(z_walk.to_frame().rename(columns={"metric": f"true {accuracy_label}"}), hide_index=True,
                      width="stretch", key="agnet_walk_table")
         z_captions = [f"t = {s.t:.2f}: " + (f"cell {s.cell_id}" if s.valid else f"INVALID decode ({s.reason})")
-                      + (f" · edit distance {s.edit_distance}" if s.edit_distance is not None else "")
+                      + (f" · edit distance {s.edit_distance}" if s.edit_distance else " · same cell" if s.edit_distance == 0
+                         else "")
                       + (f" · {s.metric:.4g}" if np.isfinite(s.metric) else "") for s in z_walk.steps]
         show_decoded_steps(z_walk.steps, z_captions, "agnet_walk")
 

@@ -146,7 +146,13 @@ def test_saved_model_round_trip(isolated_home) -> None:
     assert enc.dim == 56
     cells = enc.generate(20, seed=0)
     assert len(cells) == 20
-    assert (isolated_home / "models" / "nb101" / "agnet" / "embeddings.npz").exists()
+    from nasviz.encoders.store import EmbeddingSet
+    from nasviz.walk import cell_for_id
+
+    stored = EmbeddingSet.load(isolated_home / "models" / "nb101" / "agnet")  # NB101 embeddings keep their cells
+    assert set(stored.cell_arrays) == {"cells_edges", "cells_ops"}
+    sp = get_space("nb101")
+    assert all(sp.cell_id(cell_for_id(sp, cid)) == cid for cid in stored.cell_ids[:20].tolist())
 
 
 @pytest.mark.parametrize("name", ["agnet", "agnet-xgb"])
