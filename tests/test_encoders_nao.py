@@ -212,3 +212,23 @@ def test_nao_search_strategy_asks_new_cells(source_data, monkeypatch) -> None:
         assert len(set(ids)) == 4 and not set(ids) & strategy.visited
         strategy.tell(cells, [Observation(float(c.ops.count("nor_conv_3x3"))) for c in cells])
     assert strategy.rounds == 1
+
+
+@pytest.mark.parametrize("space", ["nb201", "nb101"])
+def test_shipped_model_decode_walk_gives_valid_new_cells(space: str) -> None:
+    """The walk of the Neighbour Walk page on the shipped models: every move is a new valid cell, its predicted
+    value is the predictor's on that cell and the true value comes from the given lookup."""
+    from nasviz.encoders.store import find_model_dir
+
+    if find_model_dir(space, "nao") is None:
+        pytest.skip(f"no shipped NAO model for {space}")
+    enc = NAOEncoder.load(space)
+    sp = get_space(space)
+    start = sp.sample(1, seed=5)[0]
+    truth = {sp.cell_id(start): 90.0}
+    walk = decode_walk(enc, start, steps=2, max_step=30, metric=lambda cid: truth.get(cid, float("nan")))
+    assert walk[0]["cell_id"] == sp.cell_id(start) and walk[0]["true"] == 90.0 and len(walk) >= 2
+    assert len({row["cell_id"] for row in walk}) == len(walk)
+    for row in walk[1:]:
+        assert sp.is_valid(row["cell"]).valid and np.isnan(row["true"]) and row["step_size"] >= 1
+        assert row["predicted"] == pytest.approx(float(enc.predict([row["cell"]])[0]), abs=1e-4)
