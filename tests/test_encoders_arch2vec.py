@@ -12,7 +12,13 @@ import torch
 
 from nasviz.encoders import ENCODER_NAMES, get_codec, get_encoder
 from nasviz.encoders.base import GraphDataset
-from nasviz.encoders.metrics import counting, distance_by_edit_distance, reconstruction_metrics, validity_uniqueness
+from nasviz.encoders.metrics import (
+    counting,
+    distance_by_edit_distance,
+    reconstruction_metrics,
+    uniqueness_bound,
+    validity_uniqueness,
+)
 from nasviz.encoders.models import GraphAutoencoder, ModelConfig, bidirectional, elbo_loss
 from nasviz.encoders.store import MODELS_DIR, EmbeddingSet
 from nasviz.encoders.training import TrainConfig, fit_and_save, train_autoencoder
@@ -256,3 +262,44 @@ def test_darts_codec_round_trip() -> None:
     adjacency, ops = codec.encode(DartsCodec.normal_only(space.sample(1, 0)[0]))
     adjacency[2, 10] = 0  # an op-node that feeds nothing
     assert codec.to_cell(adjacency, ops) is None
+
+
+def test_uniqueness_bound_is_the_uniform_expectation() -> None:
+    assert uniqueness_bound(0, 15625) == 1.0 and uniqueness_bound(1, 15625) == pytest.approx(1.0)
+    assert uniqueness_bound(10, 1) == pytest.approx(0.1)
+    # 3 draws from 2 cells: E[distinct] = 2 (1 - 1/8) = 1.75
+    assert uniqueness_bound(3, 2) == pytest.approx(1.75 / 3)
+    # the paper's NB201 validity (79.41 % of 10,000) caps the uniqueness of cells at 78.4 %, below its 98.72 %
+    assert uniqueness_bound(7941, 15625) == pytest.approx(0.784, abs=1e-3)
+    assert uniqueness_bound(5000, 15625) > uniqueness_bound(6000, 15625)
+    assert counting(4, ["a", "b"], space_size=2)["uniqueness_bound"] == pytest.approx(0.75)
+    with pytest.raises(ConfigError):
+        uniqueness_bound(3, 0)
+
+
+def test_uniqueness_bound_reported_for_cells_not_for_paper_graphs() -> None:
+    data = GraphDataset.from_cells("nb201", _cells(3, seed=5))
+    out = validity_uniqueness(get_codec("nb201"), data.adjacency.astype(np.float32), data.ops, NB201.cell_id)
+    assert out["strict"]["uniqueness_bound"] == pytest.approx(uniqueness_bound(3, 15625))
+    assert out["constrained"]["uniqueness_bound"] == pytest.approx(uniqueness_bound(3, 15625))
+    assert "uniqueness_bound" not in out["paper"]
+
+
+def test_gcn_encoder_variants_and_kl_weight() -> None:
+    assert ModelConfig("gae", 8, 7).num_layers == 4 and ModelConfig("gae", 8, 7).gcn_heads == "linear"
+    assert ModelConfig("vgae", 8, 7, gcn_heads="gcn").num_layers == 1
+    with pytest.raises(ConfigError):
+        ModelConfig("gae", 8, 7, gcn_heads="mean")
+    data = GraphDataset.from_cells("nb201", _cells(6, seed=6))
+    adj, ops = torch.from_numpy(data.adjacency.astype(np.float32)), torch.from_numpy(data.ops)
+    kipf = GraphAutoencoder(ModelConfig("gae", 8, 7, gcn_heads="gcn"))
+    assert hasattr(kipf.encoder, "conv_mu") and kipf(adj, ops)[2].shape == (6, 8, 16)
+    losses = {}
+    for weight in (1.0, 3.0):
+        torch.manual_seed(0)
+        model = GraphAutoencoder(ModelConfig("arch2vec", 8, 7, kl_weight=weight))
+        torch.manual_seed(1)
+        losses[weight] = elbo_loss(model, adj, ops)
+    (loss1, parts1), (loss3, parts3) = losses[1.0], losses[3.0]
+    assert parts1["kl"] == pytest.approx(parts3["kl"])
+    assert loss3.item() - loss1.item() == pytest.approx(2 * parts1["kl"], rel=1e-4)
