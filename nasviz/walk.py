@@ -35,9 +35,10 @@ MAX_STEPS = 200
 def cell_for_id(space: SearchSpace, cell_id: str) -> Any | None:
     """The cell with canonical id ``cell_id`` when the space can rebuild it from its id, else None.
 
-    NB201 ids are official indices; other spaces may offer ``cell_from_id`` or ids that parse as cells.
+    NB201 ids are official indices; other spaces may offer ``cell_from_id`` (or ``stored_cell``: NB101 module
+    hashes of cells held by a stored embedding table) or ids that parse as cells.
     """
-    from_id = getattr(space, "cell_from_id", None)
+    from_id = getattr(space, "cell_from_id", None) or getattr(space, "stored_cell", None)
     try:
         if callable(from_id):
             return from_id(cell_id)

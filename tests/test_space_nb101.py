@@ -391,9 +391,9 @@ def test_packed_cells_round_trip_and_turn_hashes_back_into_cells() -> None:
     assert [nb101.pruned_cell(c) for c in cells] == nb101.unpack_cells(arrays)
     ids = [SPACE.cell_id(c) for c in cells]
     assert SPACE.remember_cells(np.array(ids), arrays) == 60
-    assert SPACE.cell_from_id(ids[5]) == nb101.pruned_cell(cells[5])
-    assert SPACE.cell_from_id(json.dumps(SPACE.to_json(cells[0]))) == cells[0]
+    assert SPACE.stored_cell(ids[5]) == nb101.pruned_cell(cells[5])
+    assert SPACE.stored_cell(json.dumps(SPACE.to_json(cells[0]))) == cells[0]
     with pytest.raises(CellError, match="not in any stored table"):
-        SPACE.cell_from_id("0" * 32)
+        SPACE.stored_cell("0" * 32)
     with pytest.raises(CellError, match="cells_ops"):
         nb101.unpack_cells({"cells_edges": arrays["cells_edges"]})

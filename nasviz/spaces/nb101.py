@@ -457,7 +457,7 @@ def unpack_cells(arrays: dict[str, np.ndarray]) -> list[NB101Cell]:
 
 def remember_cells(cell_ids: Any, arrays: dict[str, np.ndarray]) -> int:
     """Register the cells of a stored table (ids aligned with :func:`pack_cells` arrays) so that
-    :meth:`NB101Space.cell_from_id` can turn their ids back into cells. Returns how many."""
+    :meth:`NB101Space.stored_cell` can turn their ids back into cells. Returns how many."""
     ids = [str(c) for c in np.asarray(cell_ids).tolist()]
     cells = unpack_cells(arrays)
     if len(cells) != len(ids):
@@ -789,9 +789,10 @@ class NB101Space(SearchSpace[NB101Cell]):
         assert result.hash is not None
         return result.hash
 
-    def cell_from_id(self, cell_id: str) -> NB101Cell:
+    def stored_cell(self, cell_id: str) -> NB101Cell:
         """The cell of an id: a module hash held by a stored embedding table (see :func:`remember_cells`),
-        or any text :meth:`parse_text` reads. CellError when the hash is unknown."""
+        or any text :meth:`parse_text` reads. CellError when the hash is unknown. (Not ``cell_from_id``:
+        spaces with that method get exact-cost colourings of every embedded cell, too slow for 100k NB101 cells.)"""
         text = str(cell_id).strip()
         if len(text) == 32 and set(text) <= _HEX:
             cell = cell_from_hash(text)
