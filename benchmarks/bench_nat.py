@@ -81,7 +81,13 @@ def time_training(rule: str, workdir: Path) -> dict:
     command = [sys.executable, "-m", "nasviz.cli.main", "nat", "train", "--space", "nb201", "--reward", "tabular",
                "--rule", rule, "--steps", str(train["steps"]), "--batch-size", str(train["batch_size"]),
                "--lr", str(train["lr"]), "--entropy", str(train["entropy"]), "--hidden", str(train["policy"]["hidden"]),
+               "--baseline-decay", str(train.get("baseline_decay", 0.95)),
+               "--samples-per-cell", str(train.get("samples_per_cell", 1)),
                "--seed", str(train["seed"]), "--out", str(workdir / rule), "--quiet", "--json"]
+    if train.get("normalize_per_cell"):
+        command.append("--normalize-per-cell")
+    if train.get("entropy_final") is not None:
+        command += ["--entropy-final", str(train["entropy_final"])]
     start = time.perf_counter()
     subprocess.run(command, check=True, cwd=ROOT, capture_output=True)
     return {"wall_seconds": round(time.perf_counter() - start, 1), "directory": str(workdir / rule)}

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from nasviz.errors import CellError, DataError
+from nasviz.errors import CellError, ConfigError, DataError
 from nasviz.nat import get_adapter
 from nasviz.nat.decide import decide
-from nasviz.nat.policy import NatPolicy, PolicyConfig, featurize
+from nasviz.nat.policy import NatPolicy, PolicyConfig, featurize, repeat_batch
 from nasviz.nat.rewards import Reward
 from nasviz.nat.rules import KEEP, NULL, SKIP
 from nasviz.nat.store import load_policy, save_policy
-from nasviz.nat.train import TrainConfig, train_policy
+from nasviz.nat.train import TrainConfig, entropy_weight, train_policy
 from nasviz.spaces.nat import NatCell, NatSpace, preset_cells
 from nasviz.spaces.nb201 import NB201Cell, cell_from_code
 
@@ -58,6 +58,41 @@ def test_reinforce_learns_the_best_action_on_a_toy_reward() -> None:
     # same seed -> same policy
     again = train_policy(adapter, ToyReward(), _sampler, config, log_every=20)
     assert again.history == result.history
+
+
+def test_per_cell_baseline_with_normalised_advantages_learns_the_toy_reward() -> None:
+    torch.set_num_threads(1)
+    adapter = get_adapter("nb201")
+    config = TrainConfig(rule="paper", steps=100, batch_size=32, samples_per_cell=4, normalize_per_cell=True, lr=1e-2,
+                         entropy=0.01, entropy_final=0.0, seed=0, policy=PolicyConfig(edge_dim=8, hidden=32))
+    result = train_policy(adapter, ToyReward(), _sampler, config, log_every=20)
+    cells = _sampler(np.random.default_rng(7), 100)
+    decision = decide(result.policy, adapter, cells, "paper")
+    hits = [a == best_toy_action(op) for cell, acts in zip(cells, decision.actions, strict=True)
+            for op, a in zip(cell.ops, acts, strict=True) if op != "none"]
+    assert np.mean(hits) > 0.95
+
+
+def test_entropy_schedule_and_per_cell_settings_are_checked() -> None:
+    config = TrainConfig(steps=11, entropy=0.02, entropy_final=0.0)
+    assert entropy_weight(config, 0) == pytest.approx(0.02)
+    assert entropy_weight(config, 5) == pytest.approx(0.01)
+    assert entropy_weight(config, 10) == pytest.approx(0.0)
+    assert entropy_weight(TrainConfig(entropy=0.003), 7) == 0.003
+    with pytest.raises(ConfigError, match="at least 2 samples per cell"):
+        TrainConfig(samples_per_cell=1, normalize_per_cell=True)
+    with pytest.raises(ConfigError, match="samples per cell"):
+        TrainConfig(samples_per_cell=0)
+
+
+def test_repeat_batch_matches_featurising_repeated_cells() -> None:
+    adapter = get_adapter("nat")
+    cells = list(preset_cells().values())[:3]
+    direct = featurize(adapter, [c for c in cells for _ in range(3)], "code")
+    repeated = repeat_batch(featurize(adapter, cells, "code"), 3)
+    for name in ("slot_ops", "node_kind", "is_output", "adjacency", "edge_node", "edge_slot", "mask", "edge_valid"):
+        assert torch.equal(getattr(direct, name), getattr(repeated, name)), name
+    assert direct.num_edges == repeated.num_edges
 
 
 def test_masked_actions_are_never_sampled() -> None:

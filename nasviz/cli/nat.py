@@ -46,6 +46,11 @@ def train(space: str = typer.Option("nb201", "--space", help=SPACE_HELP),
           lr: float = typer.Option(3e-3, "--lr", help="Adam learning rate"),
           entropy: float = typer.Option(0.003, "--entropy", help="entropy bonus lambda"),
           baseline_decay: float = typer.Option(0.95, "--baseline-decay", help="moving-average baseline decay"),
+          samples_per_cell: int = typer.Option(1, "--samples-per-cell",
+                                               help="K transformations sampled per input cell; K > 1: per-cell baseline"),
+          normalize_per_cell: bool = typer.Option(False, "--normalize-per-cell",
+                                                  help="divide each cell's advantages by the spread of its K rewards"),
+          entropy_final: float | None = typer.Option(None, "--entropy-final", help="entropy bonus decays linearly to this"),
           hidden: int = typer.Option(64, "--hidden", help="GCN width"),
           seed: int = typer.Option(0, "--seed"),
           evaluator: str | None = typer.Option(None, "--evaluator", help="evaluator spec for --reward evaluator"),
@@ -61,7 +66,9 @@ def train(space: str = typer.Option("nb201", "--space", help=SPACE_HELP),
     from nasviz.progress import tqdm_progress
 
     config = TrainConfig(rule=rule, steps=steps, batch_size=batch_size, lr=lr, entropy=entropy,
-                         baseline_decay=baseline_decay, seed=seed, policy=PolicyConfig(hidden=hidden))
+                         baseline_decay=baseline_decay, samples_per_cell=samples_per_cell,
+                         normalize_per_cell=normalize_per_cell, entropy_final=entropy_final,
+                         seed=seed, policy=PolicyConfig(hidden=hidden))
     with tqdm_progress(f"NAT {space} {rule}", steps, enabled=not quiet) as progress:
         manifest = train_and_save(space, reward, config, _command_line(), out=out, ship=ship, evaluator=evaluator,
                                   supernet_steps=supernet_steps, progress=progress)

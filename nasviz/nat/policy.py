@@ -136,6 +136,15 @@ def featurize(adapter: CellAdapter, cells: list[Any], rule: str) -> GraphBatch:
                       torch.from_numpy(mask), torch.from_numpy(edge_valid), [p.edge_node.shape[0] for p in parts])
 
 
+def repeat_batch(batch: GraphBatch, k: int) -> GraphBatch:
+    """Every cell of ``batch`` repeated ``k`` times in a row (cell 0 k times, then cell 1, ...)."""
+    if k == 1:
+        return batch
+    fields = ("slot_ops", "node_kind", "is_output", "adjacency", "edge_node", "edge_slot", "mask", "edge_valid")
+    tensors = [getattr(batch, name).repeat_interleave(k, dim=0) for name in fields]
+    return GraphBatch(*tensors, [n for n in batch.num_edges for _ in range(k)])
+
+
 class GraphConvolution(nn.Module):
     """A directed graph convolution: h'_v = W_self h_v + W_in mean_{u -> v} h_u + W_out mean_{v -> w} h_w.
 

@@ -1,8 +1,18 @@
 """REINFORCE training of NAT's policy (supplementary eq. 1).
 
 J(theta) = E_beta E_{alpha ~ pi(.|beta)} [R(alpha) - R(beta)] + lambda H(pi(.|beta)); the gradient is estimated with
-batches of input cells beta drawn uniformly at random, one sampled transformation each, advantage
-R(alpha) - R(beta) - b with b a moving average of the reward (decay ``baseline_decay``), plus the entropy bonus.
+batches of input cells beta drawn uniformly at random and ``samples_per_cell`` K sampled transformations each:
+
+- K = 1 (the paper's estimator): advantage R(alpha) - R(beta) - b with b a moving average of the reward (decay
+  ``baseline_decay``);
+- K > 1: the baseline of a sample is the mean reward of the *other* K - 1 samples of the same input cell (a per-cell
+  baseline, unbiased since it does not depend on the sample itself), which removes the large spread of
+  R(alpha) - R(beta) between input cells from the gradient's variance. With ``normalize_per_cell`` the advantages
+  of a cell are also divided by the spread (standard deviation) of its K rewards, so every input cell weighs the
+  same in the gradient: a cell whose transformations differ by half a point counts as much as one where they
+  differ by twenty (the evaluation counts the fraction of cells improved, each cell once).
+
+The entropy bonus lambda may decay linearly to ``entropy_final`` over training (``None``: constant).
 Rewards are accuracies in percent, divided by 100 inside the loss as in the official code's fractions. Adam (betas
 0.5, 0.999 and weight decay 5e-4 as the official policy optimiser) with a cosine decay of the learning rate to 10 %.
 """
@@ -19,10 +29,13 @@ import torch
 
 from nasviz.errors import ConfigError
 from nasviz.nat.cells import CellAdapter
-from nasviz.nat.policy import NatPolicy, PolicyConfig, featurize
+from nasviz.nat.policy import NatPolicy, PolicyConfig, featurize, repeat_batch
 from nasviz.nat.rewards import Reward
 from nasviz.nat.rules import KEEP, SKIP, check_rule
 from nasviz.progress import ProgressCallback, no_progress
+
+#: added to a cell's reward spread (points) before dividing by it: cells whose K samples all score the same get no push
+NORMALIZE_EPS = 0.1
 
 CellSampler = Callable[[np.random.Generator, int], list[Any]]
 
@@ -37,13 +50,21 @@ class TrainConfig:
     lr: float = 3e-3
     entropy: float = 0.003
     baseline_decay: float = 0.95
+    samples_per_cell: int = 1
+    normalize_per_cell: bool = False
+    entropy_final: float | None = None
     seed: int = 0
     policy: PolicyConfig = field(default_factory=PolicyConfig)
 
     def __post_init__(self) -> None:
         check_rule(self.rule)
-        if self.steps < 1 or self.batch_size < 1:
-            raise ConfigError(f"steps and batch size must be positive, got {self.steps} and {self.batch_size}")
+        if self.steps < 1 or self.batch_size < 1 or self.samples_per_cell < 1:
+            raise ConfigError(f"steps, batch size and samples per cell must be positive, got {self.steps}, "
+                              f"{self.batch_size} and {self.samples_per_cell}")
+        if self.normalize_per_cell and self.samples_per_cell < 2:
+            raise ConfigError("normalising advantages per cell needs at least 2 samples per cell")
+        if self.entropy_final is not None and self.entropy_final < 0:
+            raise ConfigError(f"the final entropy bonus must be non-negative, got {self.entropy_final}")
         if self.lr <= 0 or self.entropy < 0 or not 0 <= self.baseline_decay < 1:
             raise ConfigError("lr must be positive, entropy non-negative and the baseline decay in [0, 1)")
 
@@ -63,6 +84,13 @@ def apply_batch(adapter: CellAdapter, cells: list[Any], actions: np.ndarray) -> 
                for (op, _, _), a in zip(edges, row[:len(edges)], strict=True)]
         out.append(adapter.rebuild(cell, ops))
     return out
+
+
+def entropy_weight(config: TrainConfig, step: int) -> float:
+    """lambda at ``step``: constant, or a linear decay from ``entropy`` to ``entropy_final``."""
+    if config.entropy_final is None or config.steps <= 1:
+        return config.entropy
+    return config.entropy + (config.entropy_final - config.entropy) * step / (config.steps - 1)
 
 
 @dataclass
@@ -86,16 +114,29 @@ def train_policy(adapter: CellAdapter, reward: Reward, sample_cells: CellSampler
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     window: list[float] = []
+    k = config.samples_per_cell
     for step in range(config.steps):
         cells = sample_cells(rng, config.batch_size)
-        batch = featurize(adapter, cells, config.rule)
+        repeated = [cell for cell in cells for _ in range(k)]
+        batch = repeat_batch(featurize(adapter, cells, config.rule), k)
         actions, log_prob, entropy = policy.sample(batch, generator)
-        transformed = apply_batch(adapter, cells, actions.numpy())
-        gain = reward.values(transformed) - reward.values(cells)
+        transformed = apply_batch(adapter, repeated, actions.numpy())
+        gain = reward.values(transformed) - np.repeat(reward.values(cells), k)
         mean_gain = float(gain.mean())
         baseline = mean_gain if baseline is None else config.baseline_decay * baseline + (1 - config.baseline_decay) * mean_gain
-        advantage = torch.as_tensor((gain - baseline) / 100.0, dtype=torch.float32)
-        loss = -(advantage * log_prob).mean() - config.entropy * entropy.mean()
+        if k > 1:
+            per_cell = gain.reshape(-1, k)
+            others = (per_cell.sum(1, keepdims=True) - per_cell) / (k - 1)
+            centred = per_cell - others
+            if config.normalize_per_cell:
+                centred = centred / (per_cell.std(1, keepdims=True) + NORMALIZE_EPS)
+                advantage_values = centred.reshape(-1)
+            else:
+                advantage_values = centred.reshape(-1) / 100.0
+        else:
+            advantage_values = (gain - baseline) / 100.0
+        advantage = torch.as_tensor(advantage_values, dtype=torch.float32)
+        loss = -(advantage * log_prob).mean() - entropy_weight(config, step) * entropy.mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
