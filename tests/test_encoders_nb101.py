@@ -69,6 +69,7 @@ def test_trained_nb101_embeddings_carry_their_cells(tmp_path: Path) -> None:
     with np.load(out / "embeddings.npz") as stored:
         assert stored["vectors"].dtype == np.float16 and stored["cells_ops"].shape == (len(stored["cell_ids"]), 7)
     nb101._KNOWN_CELLS.clear()
+    nb101._TABLES.clear()
     embeddings = EmbeddingSet.load(out)  # registers the cells
     ids = [str(c) for c in embeddings.cell_ids]
     cells = [cell_for_id(NB101, c) for c in ids]

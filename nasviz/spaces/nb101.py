@@ -412,7 +412,9 @@ def sample_uniform(n: int, seed: int, batch: int = 4096) -> list[NB101Cell]:
 
 # ---- cells by id: module hashes -> cells, from stored tables ------------------------------------
 
-#: id -> cell for every stored table registered with :func:`remember_cells`
+#: tables registered with :func:`remember_cells`: fingerprint -> (id -> row, packed arrays); cells are unpacked
+#: on demand (a table holds 100k+ cells) and kept in _KNOWN_CELLS
+_TABLES: dict[str, tuple[dict[str, int], dict[str, np.ndarray]]] = {}
 _KNOWN_CELLS: dict[str, NB101Cell] = {}
 _stored_tables_loaded = False
 _HEX = frozenset("0123456789abcdef")
@@ -459,10 +461,12 @@ def remember_cells(cell_ids: Any, arrays: dict[str, np.ndarray]) -> int:
     """Register the cells of a stored table (ids aligned with :func:`pack_cells` arrays) so that
     :meth:`NB101Space.stored_cell` can turn their ids back into cells. Returns how many."""
     ids = [str(c) for c in np.asarray(cell_ids).tolist()]
-    cells = unpack_cells(arrays)
-    if len(cells) != len(ids):
-        raise CellError(f"packed NB101 cells: {len(cells)} cells for {len(ids)} ids")
-    _KNOWN_CELLS.update(zip(ids, cells, strict=True))
+    edges, ops = np.asarray(arrays.get("cells_edges", [])), np.asarray(arrays.get("cells_ops", []))
+    if ops.ndim != 2 or ops.shape[1:] != (MAX_VERTICES,) or not len(edges) == len(ops) == len(ids):
+        raise CellError(f"packed NB101 cells: {len(ids)} ids, {len(edges)} edge codes and ops of shape {ops.shape}")
+    fingerprint = hashlib.md5("\n".join(ids).encode() + edges.tobytes() + ops.tobytes()).hexdigest()
+    if fingerprint not in _TABLES:
+        _TABLES[fingerprint] = ({cid: row for row, cid in enumerate(ids)}, {"cells_edges": edges, "cells_ops": ops})
     return len(ids)
 
 
@@ -487,10 +491,17 @@ def _load_stored_tables() -> None:
 def cell_from_hash(cell_id: str) -> NB101Cell | None:
     """The (pruned) cell whose module hash is ``cell_id`` when a stored table holds it, else None."""
     cell = _KNOWN_CELLS.get(cell_id)
-    if cell is None and not _stored_tables_loaded:
+    if cell is not None:
+        return cell
+    if not _stored_tables_loaded:
         _load_stored_tables()
-        cell = _KNOWN_CELLS.get(cell_id)
-    return cell
+    for position, arrays in _TABLES.values():
+        row = position.get(cell_id)
+        if row is not None:
+            cell = unpack_cells({k: v[row:row + 1] for k, v in arrays.items()})[0]
+            _KNOWN_CELLS[cell_id] = cell
+            return cell
+    return None
 
 
 # ---- network cost ---------------------------------------------------------------------------

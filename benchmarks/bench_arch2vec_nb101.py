@@ -1,0 +1,56 @@
+"""arch2vec on NAS-Bench-101: the paper's pre-training metrics of the shipped (or the user's) NB101 model.
+
+    NASVIZ_DATA=../shared/data python benchmarks/bench_arch2vec_nb101.py [--out result.json]
+
+Evaluates ``nasviz.encoders.evaluation.evaluate_encoder("arch2vec", "nb101")``: exact whole-graph
+reconstruction on the held-out 10 % of the training sample (``nb101.sample_uniform``, re-drawn from the
+manifest's seed and size), validity and uniqueness of 10,000 prior samples (N(0, I) rescaled by the training
+mu's mean and std) under the strict check, the paper's check (nasbench ``is_valid`` of the decoded spec) and a
+constrained decode. Paper targets (table 1, NB101): reconstruction 100 %, validity 51.33 %, uniqueness 99.36 %;
+the issue asks for at least 99.5 / 51.3 / 99. Exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TARGETS = {"reconstruction": 0.995, "validity": 0.513, "uniqueness": 0.99}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--prior-samples", type=int, default=10_000)
+    parser.add_argument("--out", type=Path, help="write the full results as JSON")
+    args = parser.parse_args()
+
+    from nasviz.encoders.evaluation import evaluate_encoder
+
+    result = evaluate_encoder("arch2vec", "nb101", prior_samples=args.prior_samples)
+    metrics = result["metrics"]
+    recon = metrics["reconstruction"]["reconstruction_accuracy"]
+    paper = metrics["prior"]["paper"]
+    print(f"arch2vec NB101 ({result['model_dir']}), trained with: {result['trained_with']}")
+    print(f"reconstruction (exact, {metrics['reconstruction']['num_cells']} held-out cells): {100 * recon:.2f} %  "
+          f"(target >= {100 * TARGETS['reconstruction']:.1f})")
+    for rule in ("paper", "strict", "constrained"):
+        m = metrics["prior"][rule]
+        print(f"prior {rule:11s}: validity {100 * m['validity']:6.2f} %  uniqueness {100 * m['uniqueness']:6.2f} %")
+    print(f"targets: validity >= {100 * TARGETS['validity']:.1f} %, "
+          f"uniqueness >= {100 * TARGETS['uniqueness']:.0f} % (paper rule)")
+    print(f"evaluation: {result['evaluation_seconds']} s\ncommand: {shlex.join(['python', *sys.argv])}")
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2))
+    met = recon >= TARGETS["reconstruction"] and paper["validity"] >= TARGETS["validity"] \
+        and paper["uniqueness"] >= TARGETS["uniqueness"]
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
