@@ -81,7 +81,7 @@ def test_constraint_validation():
     assert Constraint("pixel3", 2.0).feasible(2.0) and not Constraint("pixel3", 2.0).feasible(2.01)
 
 
-@pytest.mark.parametrize(("algo", "joint"), [("re", 0), ("re", 1), ("tpe", 0), ("ls", 0)])
+@pytest.mark.parametrize(("algo", "joint"), [("re", 0), ("re", 1), ("tpe", 0), ("ls", 0), ("gp-bo", 0), ("gp-bo", 1)])
 def test_constrained_run_on_a_table_records_feasibility_and_the_exact_optimum(algo, joint):
     arrays = write_table()
     limit = 2.5

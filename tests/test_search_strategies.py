@@ -12,6 +12,7 @@ from nasviz.errors import ConfigError, DataError
 from nasviz.search import FunctionObjective, RunStore, SearchConfig, SearchRunner, strategy_names
 from nasviz.search.base import Observation
 from nasviz.search.dngo import DNGO, BayesianLinearRegression, expected_improvement
+from nasviz.search.gp import GaussianProcess
 from nasviz.search.moves import moves_for
 from nasviz.search.runner import build_strategy
 from nasviz.spaces.nb201 import NB201Cell, cell_from_code
@@ -42,7 +43,8 @@ def _small_domain() -> list[str]:
 #: moves in the (stand-in one-hot) embedding space with unit-variance actions, which is close to a
 #: random walk here, so it gets the 258-cell domain.
 CASES = [("re", 160, 0, True, {}), ("ls", 120, 0, True, {}), ("tpe", 60, 0, True, {}),
-         ("arch2vec-bo", 40, 0, True, {"epochs": 20, "hidden": 64}), ("arch2vec-rl", 160, 2, False, {})]
+         ("arch2vec-bo", 40, 0, True, {"epochs": 20, "hidden": 64}), ("arch2vec-rl", 160, 2, False, {}),
+         ("gp-bo", 40, 0, True, {"candidates": 500}), ("gp-bo", 40, 1, False, {})]
 
 
 @pytest.mark.parametrize(("algo", "budget", "seed", "whole", "settings"), CASES, ids=[c[0] for c in CASES])
@@ -67,11 +69,11 @@ def test_random_search_covers_a_small_domain_without_repeats():
     assert result.summary["best"]["cell_id"] == best
 
 
-@pytest.mark.parametrize("algo", ["random", "re", "ls", "tpe", "arch2vec-bo", "arch2vec-rl"])
+@pytest.mark.parametrize("algo", ["random", "re", "ls", "tpe", "arch2vec-bo", "arch2vec-rl", "gp-bo"])
 def test_same_seed_same_queries_and_other_seed_differs(algo):
     if algo.startswith("arch2vec"):
         write_onehot_embeddings()
-    settings = {"epochs": 10, "hidden": 32} if algo == "arch2vec-bo" else {}
+    settings = {"epochs": 10, "hidden": 32} if algo == "arch2vec-bo" else {"candidates": 300} if algo == "gp-bo" else {}
     budget = 24
     first = [r.cell_id for r in _run(algo, budget, 7, **settings)[1]]
     second = [r.cell_id for r in _run(algo, budget, 7, **settings)[1]]
@@ -145,7 +147,42 @@ def test_dngo_predicts_a_smooth_function_and_ei_prefers_promising_points():
     assert ei[1] > ei[0] > 0
 
 
-@pytest.mark.parametrize("algo", ["random", "re", "ls", "tpe"])
+def test_gp_picks_the_linear_kernel_for_an_additive_function_and_is_uncertain_far_away():
+    rng = np.random.default_rng(2)
+    onehot = np.zeros((120, 30))
+    choice = rng.integers(5, size=(120, 6))
+    onehot[np.repeat(np.arange(120), 6), (np.arange(6) * 5)[None, :].repeat(120, 0).ravel() + choice.ravel()] = 1.0
+    weights = rng.normal(size=30)
+    y = onehot @ weights
+    gp = GaussianProcess(linear_weights=(0.0, 0.5, 1.0)).fit(onehot[:80], y[:80])
+    assert gp.linear_weight == 1.0  # an additive function over edges is what the linear kernel models
+    mean, var = gp.predict(onehot[80:])
+    assert np.corrcoef(mean, y[80:])[0, 1] > 0.95
+    smooth = GaussianProcess().fit(rng.uniform(-1, 1, size=(40, 2)), rng.normal(size=40))
+    near, far = smooth.predict(np.array([[0.0, 0.0], [50.0, 50.0]]))[1]
+    assert far > near > 0
+    with pytest.raises(ConfigError, match="at least 2 observations"):
+        GaussianProcess().fit(np.zeros((1, 2)), np.zeros(1))
+
+
+def test_gp_bo_on_arch2vec_features_needs_the_embeddings(monkeypatch):
+    write_onehot_embeddings()
+    strategy = build_strategy("gp-bo", "nb201", seed=0, settings={"features": "arch2vec"})
+    cells = strategy.ask(20)
+    strategy.tell(cells, [Observation(score(c)) for c in cells])
+    proposal = strategy.ask(2)
+    assert len({c.index for c in proposal} | {c.index for c in cells}) == 22
+    with pytest.raises(ConfigError, match="features must be"):
+        build_strategy("gp-bo", "nb201", seed=0, settings={"features": "path"})
+    import nasviz.encoders.store as encoder_store
+
+    monkeypatch.setattr(encoder_store, "find_model_dir", lambda space, encoder: None)
+    build_strategy("gp-bo", "nb201", seed=0)  # the one-hot default needs no trained model
+    with pytest.raises(DataError, match="nasviz encoders train arch2vec"):
+        build_strategy("gp-bo", "nb201", seed=0, settings={"features": "arch2vec"})
+
+
+@pytest.mark.parametrize("algo", ["random", "re", "ls", "tpe", "gp-bo"])
 def test_strategies_run_on_nb101_through_its_moves(algo):
     space = moves_for("nb101").space
 
@@ -154,7 +191,8 @@ def test_strategies_run_on_nb101_through_its_moves(algo):
 
     objective = FunctionObjective("nb101", nb101_score)
     runner = SearchRunner(SearchConfig(space="nb101", algo=algo, budget=30, seed=0,
-                                       settings={"population_size": 10} if algo == "re" else {}),
+                                       settings={"population_size": 10} if algo == "re" else
+                                       {"candidates": 100, "initial_samples": 10} if algo == "gp-bo" else {}),
                           objective=objective, store=RunStore())
     result = runner.run()
     records = runner.store.queries(result.run_id)

@@ -138,6 +138,12 @@ class Strategy(ABC):
         a strategy's ``infeasible_order`` setting picks how infeasible observations are ordered)."""
         return fitness_scores(self.history_obs, self.constraint, str(self.settings.get("infeasible_order", "agnet")))
 
+    @classmethod
+    def required_encoders(cls, settings: dict[str, Any]) -> tuple[str, ...]:
+        """Pre-trained encoders whose embeddings the strategy needs with these settings."""
+        encoder = getattr(cls, "encoder", None)
+        return (encoder,) if encoder else ()
+
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "settings": dict(self.settings), "seed": self.seed}
 
@@ -151,6 +157,7 @@ _REGISTRY: dict[str, str] = {
     "tpe": "nasviz.search.strategies.tpe:TPESearch",
     "arch2vec-bo": "nasviz.search.strategies.arch2vec_bo:Arch2vecBO",
     "arch2vec-rl": "nasviz.search.strategies.arch2vec_rl:Arch2vecRL",
+    "gp-bo": "nasviz.search.strategies.gp_bo:GPBO",
     "nao": "nasviz.search.strategies.nao:NAOSearch",
     "agnet": "nasviz.search.strategies.agnet:AGNetSearch",
     "agnet-xgb": "nasviz.search.strategies.agnet:AGNetXGBSearch",

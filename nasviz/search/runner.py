@@ -77,8 +77,7 @@ def build_strategy(name: str, space: str, seed: int, *, constraint: Constraint |
     """A strategy with the resources it needs (e.g. arch2vec embeddings: DataError when not trained)."""
     cls = strategy_class(name)
     resources: dict[str, Any] = {}
-    encoder = getattr(cls, "encoder", None)
-    if encoder:
+    for encoder in cls.required_encoders({**cls.defaults, **(settings or {})}):
         from nasviz.encoders.store import load_embeddings
 
         resources[f"embeddings:{encoder}"] = load_embeddings(get_space(space).name, encoder)

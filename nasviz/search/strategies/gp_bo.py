@@ -1,0 +1,161 @@
+"""GP-BO: Bayesian optimisation with a Gaussian process on the cells' one-hot encoding.
+
+The generic model-based baseline NAS benchmarks compare against (e.g. NASLib's GP-BO): every cell
+is encoded by the one-hot vector of its categorical parameters (the same parametrisation TPE sees:
+one op per NB201 edge; edge bits and interior ops on NB101), a Matern-5/2 GP
+(:mod:`nasviz.search.gp`) is refitted after every batch, and expected improvement is maximised
+exactly over the unvisited cells of the domain (a benchmark table is small enough to score every
+cell); without a table the candidates are random cells plus one-edit neighbours of the best ones.
+``features="arch2vec"`` runs the same loop on the pre-trained arch2vec embeddings instead.
+
+Under a latency constraint a second GP models log-latency and the acquisition is constrained EI,
+``EI * P(latency <= L)`` (Gardner et al., 2014); before any feasible cell is seen it is
+``P(latency <= L)`` alone. With Joint=1 the regression target is AG-Net's joint rank score.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy.stats import rankdata
+
+from nasviz.errors import ConfigError
+from nasviz.search.base import SearchContext, Strategy
+from nasviz.search.dngo import expected_improvement, probability_below
+from nasviz.search.gp import DEFAULT_NOISES, GaussianProcess
+
+LENGTH_SCALES = tuple(float(v) for v in np.geomspace(0.5, 20.0, 8))
+
+
+class GPBO(Strategy):
+    name = "gp-bo"
+    title = "GP-BO (Matern GP + EI on one-hot cells)"
+    defaults: dict[str, Any] = {"initial_samples": 16, "features": "onehot", "candidates": 1000, "xi": 0.0,
+                                "transform": "none", "min_noise": 1e-3,
+                                "linear_weights": [0.0, 0.25, 0.5, 0.75, 0.9]}
+
+    def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
+        super().__init__(context, seed, **settings)
+        features = str(self.settings["features"])
+        if features not in ("onehot", "arch2vec"):
+            raise ConfigError(f"gp-bo features must be 'onehot' or 'arch2vec', got {features!r}")
+        self._vectors: dict[str, np.ndarray] = {}
+        self._table = None
+        if features == "arch2vec":
+            from nasviz.search.strategies.latent import LatentTable
+
+            self._table = LatentTable(context, "arch2vec")
+            mean, std = self._table.vectors.mean(0), self._table.vectors.std(0) + 1e-9
+            self._table_vectors = (self._table.vectors - mean) / std
+        else:
+            choices = self.moves.param_choices()
+            self._slots = {name: {value: i for i, value in enumerate(values)} for name, values in choices.items()}
+            self._offsets = np.cumsum([0] + [len(values) for values in choices.values()])[:-1]
+            self._width = int(sum(len(values) for values in choices.values()))
+        self._domain_matrix: np.ndarray | None = None
+
+    @classmethod
+    def required_encoders(cls, settings: dict[str, Any]) -> tuple[str, ...]:
+        return ("arch2vec",) if settings.get("features") == "arch2vec" else ()
+
+    # ---- encodings ---------------------------------------------------------------------------
+    def _encode(self, cell: Any) -> np.ndarray:
+        cid = self.moves.cell_id(cell)
+        if cid in self._vectors:
+            return self._vectors[cid]
+        if self._table is not None:
+            if cid not in self._table.row:
+                raise ConfigError(f"cell {cid} has no arch2vec embedding; use gp-bo with features=onehot")
+            vector = self._table_vectors[self._table.row[cid]]
+        else:
+            vector = np.zeros(self._width)
+            for (name, slots), offset in zip(self._slots.items(), self._offsets, strict=True):
+                vector[offset + slots[self.moves.cell_params(cell)[name]]] = 1.0
+        self._vectors[cid] = vector
+        return vector
+
+    def _domain(self) -> tuple[list[str], np.ndarray]:
+        """Ids and encodings of every cell of the domain (computed once)."""
+        if self._table is not None:
+            return self._table.ids, self._table_vectors
+        assert self._domain_list is not None
+        if self._domain_matrix is None:
+            self._domain_matrix = np.stack([self._encode(self.moves.cell_from_id(cid)) for cid in self._domain_list])
+        return self._domain_list, self._domain_matrix
+
+    def _candidates(self, pending: set[str]) -> tuple[list[Any] | None, list[str], np.ndarray]:
+        """Unvisited candidate cells (None when they are domain rows), their ids and encodings."""
+        if self._table is not None or self._domain_list is not None:
+            ids, matrix = self._domain()
+            keep = np.fromiter((cid not in self.visited and cid not in pending for cid in ids), dtype=bool, count=len(ids))
+            rows = np.flatnonzero(keep)
+            return None, [ids[i] for i in rows], matrix[rows]
+        cells: dict[str, Any] = {}
+        order = np.argsort(-self.fitness(), kind="stable")[:10]
+        for row in order.tolist():  # one-edit neighbours of the best cells
+            for cell in self.moves.neighbours(self.history_cells[row]):
+                cid = self.moves.cell_id(cell)
+                if cid not in self.visited and cid not in pending:
+                    cells.setdefault(cid, cell)
+        for cell in self.random_new_cells(int(self.settings["candidates"]), set(pending)):
+            cells.setdefault(self.moves.cell_id(cell), cell)
+        ids = list(cells)
+        return list(cells.values()), ids, np.stack([self._encode(cells[cid]) for cid in ids])
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def _targets(self) -> np.ndarray:
+        signals = np.array([o.signal for o in self.history_obs], dtype=float)
+        if self.constraint is None or self.constraint.joint == 0:
+            return signals
+        lat = np.array([np.inf if o.latency is None else o.latency for o in self.history_obs], dtype=float)
+        joint = (rankdata(-signals, method="average") + rankdata(lat, method="average")) / (2.0 * len(signals))
+        return -joint
+
+    def _acquisition(self, x: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        y = self._targets()
+        if self.settings["transform"] == "log-error" and (self.constraint is None or self.constraint.joint == 0):
+            y = -np.log(max(float(y.max()), 0.0) * 1.05 + 1e-6 - y)  # spreads the best cells apart
+        min_noise = float(self.settings["min_noise"])
+        noises = tuple(v for v in DEFAULT_NOISES if v >= min_noise) or (min_noise,)
+        gp = GaussianProcess(length_scales=LENGTH_SCALES, noises=noises,
+                             linear_weights=tuple(float(w) for w in self.settings["linear_weights"]))
+        mean, var = gp.fit(x, y).predict(candidates)
+        feasible = np.array([o.feasible for o in self.history_obs], dtype=bool)
+        incumbent = float(y[feasible].max()) if feasible.any() else float(y.min())
+        acquisition = expected_improvement(mean, var, incumbent, float(self.settings["xi"]))
+        if self.constraint is not None:
+            lat = np.array([o.latency if o.latency is not None else math.inf for o in self.history_obs], dtype=float)
+            finite = np.isfinite(lat)
+            lat = np.where(finite, np.maximum(lat, 1e-6), np.nanmax(lat[finite], initial=1.0) * 10)
+            lat_gp = GaussianProcess(length_scales=LENGTH_SCALES,
+                                     linear_weights=tuple(float(w) for w in self.settings["linear_weights"]))
+            lat_mean, lat_var = lat_gp.fit(x, np.log(lat)).predict(candidates)
+            p_feasible = probability_below(lat_mean, lat_var, math.log(self.constraint.max_latency))
+            acquisition = p_feasible if not feasible.any() else acquisition * p_feasible
+        return acquisition, mean
+
+    def ask(self, n: int) -> list[Any]:
+        pending: set[str] = set()
+        if len(self.history_obs) < int(self.settings["initial_samples"]):
+            if self._table is not None:
+                return [self.moves.cell_from_id(cid) for cid in self._random_table_ids(n)]
+            return self.random_new_cells(n, pending)
+        x = np.stack([self._encode(cell) for cell in self.history_cells])
+        cells, ids, matrix = self._candidates(pending)
+        if not ids:
+            raise ConfigError("the search has queried every candidate cell; lower the budget")
+        acquisition, _ = self._acquisition(x, matrix)
+        order = np.lexsort((np.arange(len(acquisition)), -acquisition))[:n]
+        out = [cells[i] if cells is not None else self.moves.cell_from_id(ids[i]) for i in order.tolist()]
+        if len(out) < n:
+            out += self.random_new_cells(n - len(out), {self.moves.cell_id(c) for c in out})
+        return out
+
+    def _random_table_ids(self, n: int) -> list[str]:
+        assert self._table is not None
+        free = [cid for cid in self._table.ids if cid not in self.visited]
+        if len(free) < n:
+            raise ConfigError("every cell with an embedding has been queried; lower the budget")
+        return [free[i] for i in self.rng.choice(len(free), size=n, replace=False).tolist()]
