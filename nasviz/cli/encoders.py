@@ -19,7 +19,7 @@ encoders_app = typer.Typer(help="Architecture encoders: train (arch2vec, gae, vg
 def train(
     name: str = typer.Argument(..., help="arch2vec, gae, vgae or raw"),
     space: str = typer.Option("nb201", "--space", help="search space: nb201, nb101 or darts"),
-    epochs: int = typer.Option(None, "--epochs", help="training epochs (default: nb201 10, nb101 8, darts 10)"),
+    epochs: int = typer.Option(None, "--epochs", help="training epochs (default: nb201 15, nb101 24, darts 10)"),
     seed: int = typer.Option(None, "--seed", help="random seed (default: nb201 3, others 1)"),
     sample_size: int = typer.Option(None, "--sample-size", help="cells sampled for nb101/darts (default 100000)"),
     out: Path = typer.Option(None, "--out", help="model directory (default NASVIZ_HOME/models/<space>/<name>)"),
