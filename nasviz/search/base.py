@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -146,6 +147,46 @@ class Strategy(ABC):
 
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "settings": dict(self.settings), "seed": self.seed}
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run the block with a single torch (intra-op) thread, restoring the previous count afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class RoundStrategy(Strategy):
+    """A model-based strategy that proposes cells in rounds of ``round_size`` after ``initial_samples``
+    random ones: a round (model update + proposals, :meth:`_round_body`) runs once, with one torch
+    thread (the models are tiny; more threads only contend), and is served across ``ask`` calls
+    whatever the runner's batch size; a short round is topped up with random cells."""
+
+    def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
+        super().__init__(context, seed, **settings)
+        self.queue: list[Any] = []  # proposals of the current round not yet asked
+
+    @abstractmethod
+    def _round_body(self, n: int) -> list[Any]:
+        """At least ``n`` new proposals (fewer when the model finds no more)."""
+
+    def ask(self, n: int) -> list[Any]:
+        if len(self.history_obs) < int(self.settings["initial_samples"]):
+            return self.random_new_cells(n)
+        self.queue = [c for c in self.queue if self.is_new(c)]
+        if len(self.queue) < n:
+            with one_torch_thread():
+                self.queue += self._round_body(max(n, int(self.settings["round_size"])) - len(self.queue))
+        cells, self.queue = self.queue[:n], self.queue[n:]
+        if len(cells) < n:
+            cells += self.random_new_cells(n - len(cells), {self.moves.cell_id(c) for c in cells})
+        return cells
 
 
 StrategyFactory = Callable[..., Strategy]

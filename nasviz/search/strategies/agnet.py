@@ -10,7 +10,7 @@ constraint the scores are the search's penalised fitness (the AG-Net ranking wit
 penalty).
 
 The generator and surrogate are tiny (node states of 32): every round runs with one torch thread
-(:func:`one_torch_thread`), which is faster than two and does not slow down when the cores are shared
+(:class:`~nasviz.search.base.RoundStrategy`), which is faster than two and does not slow down when the cores are shared
 (a 192-query NB201 run: about 45 s of CPU with one thread; with the default threads on a busy machine
 the spinning threads made it several times slower).
 """
@@ -18,29 +18,14 @@ the spinning threads made it several times slower).
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
 
-from nasviz.search.base import SearchContext, Strategy
+from nasviz.search.base import RoundStrategy, SearchContext
 
 
-@contextmanager
-def one_torch_thread() -> Iterator[None]:
-    """Run the block with a single torch (intra-op) thread, restoring the previous count afterwards."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-class AGNetSearch(Strategy):
+class AGNetSearch(RoundStrategy):
     name = "agnet"
     title = "AG-Net (generator + MLP surrogate, weighted retraining)"
     ranker = "mlp"
@@ -54,7 +39,6 @@ class AGNetSearch(Strategy):
         pretrained = AGNetEncoder.load(self.moves.space.name)
         self.encoder = AGNetEncoder(pretrained.space, copy.deepcopy(pretrained.model), pretrained.manifest)
         self.rounds = 0
-        self.queue: list[Any] = []  # proposals of the current round not yet asked
 
     def _retrain(self, scores: np.ndarray) -> None:
         import torch
@@ -85,27 +69,6 @@ class AGNetSearch(Strategy):
 
     def _rank(self, candidates: list[Any], scores: np.ndarray) -> np.ndarray:
         return self.encoder.predict(candidates)
-
-    def ask(self, n: int) -> list[Any]:
-        """Queries come in rounds of ``round_size`` (the paper's top 16): a round is retrained and generated once
-        and then served across ``ask`` calls, whatever the runner's batch size."""
-        if len(self.history_obs) < int(self.settings["initial_samples"]):
-            return self.random_new_cells(n)
-        self.queue = [c for c in self.queue if self.is_new(c)]
-        if len(self.queue) < n:
-            self.queue += self._round(max(n, int(self.settings["round_size"])) - len(self.queue))
-        cells, self.queue = self.queue[:n], self.queue[n:]
-        if len(cells) < n:
-            pending = {self.moves.cell_id(c) for c in cells}
-            for _ in range(n - len(cells)):
-                cell = self.random_new_cell(pending)
-                pending.add(self.moves.cell_id(cell))
-                cells.append(cell)
-        return cells
-
-    def _round(self, n: int) -> list[Any]:
-        with one_torch_thread():
-            return self._round_body(n)
 
     def _round_body(self, n: int) -> list[Any]:
         scores = self.fitness()

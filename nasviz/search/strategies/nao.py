@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from nasviz.search.base import SearchContext, Strategy
+from nasviz.search.base import RoundStrategy, SearchContext
 
 
-class NAOSearch(Strategy):
+class NAOSearch(RoundStrategy):
     name = "nao"
     title = "NAO (gradient ascent in the encoder's embedding space)"
     defaults: dict[str, Any] = {"initial_samples": 16, "epochs": 60, "top_k": 100, "max_step": 50,
@@ -30,7 +30,6 @@ class NAOSearch(Strategy):
 
         self.pretrained = NAOEncoder.load(self.moves.space.name)
         self.rounds = 0
-        self.queue: list[Any] = []  # proposals of the current round not yet asked
 
     def _fine_tune(self, scores: np.ndarray) -> Any:
         import torch
@@ -67,25 +66,6 @@ class NAOSearch(Strategy):
                 optimizer.step()
         model.eval()
         return NAOEncoder(self.pretrained.space, model, self.pretrained.manifest)
-
-    def ask(self, n: int) -> list[Any]:
-        """Queries come in rounds of ``round_size``: a round is fine-tuned and generated once and then served
-        across ``ask`` calls, whatever the runner's batch size."""
-        if len(self.history_obs) < int(self.settings["initial_samples"]):
-            return self.random_new_cells(n)
-        self.queue = [c for c in self.queue if self.is_new(c)]
-        if len(self.queue) < n:
-            self.queue += self._round(max(n, int(self.settings["round_size"])) - len(self.queue))
-        cells, self.queue = self.queue[:n], self.queue[n:]
-        if len(cells) < n:
-            cells += self.random_new_cells(n - len(cells), {self.moves.cell_id(c) for c in cells})
-        return cells
-
-    def _round(self, n: int) -> list[Any]:
-        from nasviz.search.strategies.agnet import one_torch_thread
-
-        with one_torch_thread():  # a small LSTM: one thread is faster, and robust on shared cores
-            return self._round_body(n)
 
     def _round_body(self, n: int) -> list[Any]:
         scores = np.asarray(self.fitness(), dtype=np.float64)
