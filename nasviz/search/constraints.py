@@ -11,6 +11,7 @@ feasible" property also holds for more than 500 observations.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
@@ -92,6 +93,24 @@ def fitness_scores(observations: Sequence[Observation], constraint: Constraint |
     keys = penalised_ranks([o.signal for o in observations], [o.latency for o in observations],
                            [o.feasible for o in observations], constraint.joint, infeasible)
     return -keys
+
+
+def regression_targets(observations: Sequence[Observation], constraint: Constraint | None) -> np.ndarray:
+    """What a BO surrogate regresses (higher is better): the signal, or with Joint=1 the negated joint
+    rank of accuracy and latency (AG-Net), normalised to [0, 1]."""
+    signals = np.array([o.signal for o in observations], dtype=float)
+    if constraint is None or constraint.joint == 0:
+        return signals
+    lat = np.array([np.inf if o.latency is None else o.latency for o in observations], dtype=float)
+    joint = (rankdata(-signals, method="average") + rankdata(lat, method="average")) / (2.0 * len(signals))
+    return -joint
+
+
+def log_latency_targets(observations: Sequence[Observation]) -> np.ndarray:
+    """Log latencies for a latency surrogate; a missing one counts as 10x the largest seen."""
+    lat = np.array([o.latency if o.latency is not None else math.inf for o in observations], dtype=float)
+    finite = np.isfinite(lat)
+    return np.log(np.where(finite, np.maximum(lat, 1e-6), np.nanmax(lat[finite], initial=1.0) * 10))
 
 
 def best_index(signals: Sequence[float], feasible: Sequence[bool] | None = None) -> int | None:

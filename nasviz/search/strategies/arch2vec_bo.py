@@ -13,9 +13,9 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 
 from nasviz.search.base import SearchContext, Strategy
+from nasviz.search.constraints import log_latency_targets, regression_targets
 from nasviz.search.dngo import DNGO, expected_improvement, probability_below
 from nasviz.search.strategies.latent import LatentTable
 
@@ -32,14 +32,6 @@ class Arch2vecBO(Strategy):
         self.table = LatentTable(context, self.encoder)
         self.proposal_scores: dict[str, float] = {}
         self.fits = 0
-
-    def _targets(self) -> np.ndarray:
-        signals = np.array([o.signal for o in self.history_obs], dtype=float)
-        if self.constraint is None or self.constraint.joint == 0:
-            return signals
-        lat = np.array([np.inf if o.latency is None else o.latency for o in self.history_obs], dtype=float)
-        joint = (rankdata(-signals, method="average") + rankdata(lat, method="average")) / (2.0 * len(signals))
-        return -joint  # higher is better
 
     def _model(self, x: np.ndarray, y: np.ndarray, salt: int) -> DNGO:
         self.fits += 1
@@ -58,7 +50,7 @@ class Arch2vecBO(Strategy):
             return cells
         rows = self.table.rows_of(self.history_ids)
         x = self.table.vectors[rows]
-        y = self._targets()
+        y = regression_targets(self.history_obs, self.constraint)
         model = self._model(x, y, 0)
         mean, var = model.predict(self.table.vectors)
         feasible = np.array([o.feasible for o in self.history_obs], dtype=bool)
@@ -68,9 +60,7 @@ class Arch2vecBO(Strategy):
             incumbent = float(self.settings["ei_incumbent"])
         acquisition = expected_improvement(mean, var, incumbent, float(self.settings["xi"]))
         if self.constraint is not None:
-            lat = np.array([max(o.latency if o.latency is not None else math.inf, 1e-6) for o in self.history_obs])
-            lat = np.where(np.isfinite(lat), lat, np.nanmax(lat[np.isfinite(lat)], initial=1.0) * 10)
-            lat_model = self._model(x, np.log(lat), 1)
+            lat_model = self._model(x, log_latency_targets(self.history_obs), 1)
             lat_mean, lat_var = lat_model.predict(self.table.vectors)
             p_feasible = probability_below(lat_mean, lat_var, math.log(self.constraint.max_latency))
             acquisition = p_feasible if not feasible.any() else acquisition * p_feasible

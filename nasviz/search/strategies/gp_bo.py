@@ -19,12 +19,12 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 
 from nasviz.errors import ConfigError
 from nasviz.search.base import SearchContext, Strategy
+from nasviz.search.constraints import log_latency_targets, regression_targets
 from nasviz.search.dngo import expected_improvement, probability_below
-from nasviz.search.gp import DEFAULT_NOISES, GaussianProcess
+from nasviz.search.gp import GaussianProcess
 
 LENGTH_SCALES = tuple(float(v) for v in np.geomspace(0.5, 20.0, 8))
 
@@ -33,7 +33,6 @@ class GPBO(Strategy):
     name = "gp-bo"
     title = "GP-BO (Matern GP + EI on one-hot cells)"
     defaults: dict[str, Any] = {"initial_samples": 16, "features": "onehot", "candidates": 1000, "xi": 0.0,
-                                "transform": "none", "min_noise": 1e-3,
                                 "linear_weights": [0.0, 0.25, 0.5, 0.75, 0.9]}
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
@@ -85,11 +84,11 @@ class GPBO(Strategy):
             self._domain_matrix = np.stack([self._encode(self.moves.cell_from_id(cid)) for cid in self._domain_list])
         return self._domain_list, self._domain_matrix
 
-    def _candidates(self, pending: set[str]) -> tuple[list[Any] | None, list[str], np.ndarray]:
+    def _candidates(self) -> tuple[list[Any] | None, list[str], np.ndarray]:
         """Unvisited candidate cells (None when they are domain rows), their ids and encodings."""
         if self._table is not None or self._domain_list is not None:
             ids, matrix = self._domain()
-            keep = np.fromiter((cid not in self.visited and cid not in pending for cid in ids), dtype=bool, count=len(ids))
+            keep = np.fromiter((cid not in self.visited for cid in ids), dtype=bool, count=len(ids))
             rows = np.flatnonzero(keep)
             return None, [ids[i] for i in rows], matrix[rows]
         cells: dict[str, Any] = {}
@@ -97,56 +96,40 @@ class GPBO(Strategy):
         for row in order.tolist():  # one-edit neighbours of the best cells
             for cell in self.moves.neighbours(self.history_cells[row]):
                 cid = self.moves.cell_id(cell)
-                if cid not in self.visited and cid not in pending:
+                if cid not in self.visited:
                     cells.setdefault(cid, cell)
-        for cell in self.random_new_cells(int(self.settings["candidates"]), set(pending)):
+        for cell in self.random_new_cells(int(self.settings["candidates"])):
             cells.setdefault(self.moves.cell_id(cell), cell)
         ids = list(cells)
         return list(cells.values()), ids, np.stack([self._encode(cells[cid]) for cid in ids])
 
     # ---- the loop ----------------------------------------------------------------------------
-    def _targets(self) -> np.ndarray:
-        signals = np.array([o.signal for o in self.history_obs], dtype=float)
-        if self.constraint is None or self.constraint.joint == 0:
-            return signals
-        lat = np.array([np.inf if o.latency is None else o.latency for o in self.history_obs], dtype=float)
-        joint = (rankdata(-signals, method="average") + rankdata(lat, method="average")) / (2.0 * len(signals))
-        return -joint
+    def _gp(self) -> GaussianProcess:
+        return GaussianProcess(length_scales=LENGTH_SCALES,
+                               linear_weights=tuple(float(w) for w in self.settings["linear_weights"]))
 
-    def _acquisition(self, x: np.ndarray, candidates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        y = self._targets()
-        if self.settings["transform"] == "log-error" and (self.constraint is None or self.constraint.joint == 0):
-            y = -np.log(max(float(y.max()), 0.0) * 1.05 + 1e-6 - y)  # spreads the best cells apart
-        min_noise = float(self.settings["min_noise"])
-        noises = tuple(v for v in DEFAULT_NOISES if v >= min_noise) or (min_noise,)
-        gp = GaussianProcess(length_scales=LENGTH_SCALES, noises=noises,
-                             linear_weights=tuple(float(w) for w in self.settings["linear_weights"]))
-        mean, var = gp.fit(x, y).predict(candidates)
+    def _acquisition(self, x: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        y = regression_targets(self.history_obs, self.constraint)
+        mean, var = self._gp().fit(x, y).predict(candidates)
         feasible = np.array([o.feasible for o in self.history_obs], dtype=bool)
         incumbent = float(y[feasible].max()) if feasible.any() else float(y.min())
         acquisition = expected_improvement(mean, var, incumbent, float(self.settings["xi"]))
         if self.constraint is not None:
-            lat = np.array([o.latency if o.latency is not None else math.inf for o in self.history_obs], dtype=float)
-            finite = np.isfinite(lat)
-            lat = np.where(finite, np.maximum(lat, 1e-6), np.nanmax(lat[finite], initial=1.0) * 10)
-            lat_gp = GaussianProcess(length_scales=LENGTH_SCALES,
-                                     linear_weights=tuple(float(w) for w in self.settings["linear_weights"]))
-            lat_mean, lat_var = lat_gp.fit(x, np.log(lat)).predict(candidates)
+            lat_mean, lat_var = self._gp().fit(x, log_latency_targets(self.history_obs)).predict(candidates)
             p_feasible = probability_below(lat_mean, lat_var, math.log(self.constraint.max_latency))
             acquisition = p_feasible if not feasible.any() else acquisition * p_feasible
-        return acquisition, mean
+        return acquisition
 
     def ask(self, n: int) -> list[Any]:
-        pending: set[str] = set()
         if len(self.history_obs) < int(self.settings["initial_samples"]):
             if self._table is not None:
                 return [self.moves.cell_from_id(cid) for cid in self._random_table_ids(n)]
-            return self.random_new_cells(n, pending)
+            return self.random_new_cells(n)
         x = np.stack([self._encode(cell) for cell in self.history_cells])
-        cells, ids, matrix = self._candidates(pending)
+        cells, ids, matrix = self._candidates()
         if not ids:
             raise ConfigError("the search has queried every candidate cell; lower the budget")
-        acquisition, _ = self._acquisition(x, matrix)
+        acquisition = self._acquisition(x, matrix)
         order = np.lexsort((np.arange(len(acquisition)), -acquisition))[:n]
         out = [cells[i] if cells is not None else self.moves.cell_from_id(ids[i]) for i in order.tolist()]
         if len(out) < n:
