@@ -9,6 +9,7 @@ import torch
 from nasviz.errors import CellError, ConfigError, DataError
 from nasviz.nat import get_adapter
 from nasviz.nat.decide import decide
+from nasviz.nat.features import featurize_arrays
 from nasviz.nat.policy import NatPolicy, PolicyConfig, featurize, repeat_batch
 from nasviz.nat.rewards import Reward
 from nasviz.nat.rules import KEEP, NULL, SKIP
@@ -130,15 +131,18 @@ def test_policy_checkpoint_roundtrip(tmp_path) -> None:
     adapter = get_adapter("nat")
     policy = NatPolicy.for_adapter(adapter, PolicyConfig(edge_dim=8, hidden=16, max_nodes=5))
     save_policy(tmp_path / "p", policy, {"space": "nat", "rule": "code", "command": "test"})
-    loaded = load_policy("nat", "code", tmp_path / "p")
+    assert (tmp_path / "p" / "policy.npz").exists()
     cells = NatSpace().sample(4, seed=0)
     batch = featurize(adapter, cells, "code")
-    assert np.allclose(loaded.policy.probabilities(batch), policy.probabilities(batch))
+    for backend in ("numpy", "torch"):
+        loaded = load_policy("nat", "code", tmp_path / "p", backend=backend)
+        assert np.allclose(loaded.policy.action_probabilities(featurize_arrays(adapter, cells, "code")),
+                           policy.probabilities(batch), atol=1e-6)
     assert loaded.manifest["policy_config"]["max_nodes"] == 5
     big = NatSpace().sample(1, seed=0, nodes=7)[0]
     with pytest.raises(CellError, match="at most 5"):
         adapter.check_size(big, loaded.policy.config.max_nodes)
-    (tmp_path / "p" / "policy.pt").write_bytes(b"not a checkpoint")
+    (tmp_path / "p" / "policy.pt").write_bytes(b"not a checkpoint")  # the npz no longer matches: the .pt is read
     with pytest.raises(DataError, match="cannot load"):
         load_policy("nat", "code", tmp_path / "p")
 

@@ -194,5 +194,25 @@ def policies(as_json: bool = JSON_OPTION) -> None:
                                              for r in rs) or "no trained NAT policy")
 
 
+@nat_app.command("export-npz")
+@handles_errors
+def export_npz(path: Path | None = typer.Argument(None, help="a policy folder (default: every policy found, yours and "
+                                                             "the shipped ones)"),
+               as_json: bool = JSON_OPTION) -> None:
+    """Write policy.npz (plain float32 weights, no pickle) beside policy.pt, for inference without torch."""
+    from nasviz.nat.store import MANIFEST, available_policies, export_weights
+
+    if path is not None:
+        if not (path / MANIFEST).exists():
+            raise ConfigError(f"{path} is not a NAT policy folder (no {MANIFEST})")
+        import json
+
+        targets = [(path, json.loads((path / MANIFEST).read_text()).get("space", ""))]
+    else:
+        targets = [(Path(row["path"]), str(row["space"])) for row in available_policies()]
+    rows = [{"path": str(export_weights(folder, space))} for folder, space in targets]
+    emit(rows, as_json, lambda rs: "\n".join(f"wrote {r['path']}" for r in rs) or "no trained NAT policy")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(nat_app, name="nat")

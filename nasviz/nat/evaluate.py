@@ -14,8 +14,7 @@ from typing import Any
 import numpy as np
 
 from nasviz.nat.cells import get_adapter
-from nasviz.nat.decide import decide
-from nasviz.nat.policy import NatPolicy
+from nasviz.nat.decide import ActionPolicy, decide
 from nasviz.nat.rewards import NB201_EVAL_METRIC, NB201_TRAIN_METRIC, TabularReward
 from nasviz.nat.rules import KEEP, SKIP
 from nasviz.nat.transform import action_mask
@@ -77,7 +76,7 @@ def _summary(before: np.ndarray, after: np.ndarray, params_before: np.ndarray, p
             "params_increased": int((params_after > params_before).sum())}
 
 
-def evaluate_nb201(policy: NatPolicy, rule: str, cells: int = 100, seed: int = 0, samples: int = 0,
+def evaluate_nb201(policy: ActionPolicy, rule: str, cells: int = 100, seed: int = 0, samples: int = 0,
                    random_draws: int = 20, progress: ProgressCallback = no_progress) -> dict[str, Any]:
     """NAT vs random transformations vs the best reachable transformation on ``cells`` held-out NB201 cells.
 
@@ -129,7 +128,7 @@ def evaluate_nb201(policy: NatPolicy, rule: str, cells: int = 100, seed: int = 0
     result = {
         "space": "nb201", "rule": rule, "cells": cells, "seed": seed, "decision": f"best of {samples} by signal"
         if samples > 0 else "greedy", "train_signal": NB201_TRAIN_METRIC, "metric": NB201_EVAL_METRIC,
-        "split": SPLIT_NOTE, "data_version": truth.table.data_version,
+        "split": SPLIT_NOTE, "data_version": truth.data_version,
         "nat": _summary(before, nat_after, params_before, nat_params),
         "random": {**_summary(before, random_after, params_before, np.mean(random_params, axis=0)),
                    "draws": random_draws},

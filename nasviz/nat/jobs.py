@@ -44,7 +44,7 @@ def train_and_save(space: str, reward: str, config: TrainConfig, command: str, o
             train_codes, _ = nb201_split()
             result = train_policy(adapter, signal, nb201_sampler(train_codes), config, progress)
             manifest["reward"] = {**signal.describe(), "formula": "R(transformed) - R(original)"}
-            manifest["data_version"] = signal.table.data_version
+            manifest["data_version"] = signal.data_version
             manifest["split"] = SPLIT_NOTE
             evaluation = evaluate_nb201(result.policy, config.rule, cells=100, seed=0)
             manifest["metrics"] = {"evaluation_seed0": evaluation}

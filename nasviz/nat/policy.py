@@ -14,7 +14,7 @@ get the same row.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,24 +22,14 @@ import torch
 from torch import nn
 
 from nasviz.nat.cells import CellAdapter
-from nasviz.nat.transform import action_mask
-
-
-@dataclass(frozen=True)
-class PolicyConfig:
-    """Sizes of the policy network."""
-
-    edge_dim: int = 32
-    hidden: int = 64
-    max_nodes: int = 8
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+from nasviz.nat.features import ArrayBatch, CellArrays, cell_arrays, featurize_arrays
+from nasviz.nat.inference import PolicyConfig
 
 
 @dataclass
 class GraphBatch:
-    """Dense tensors of a batch of cells (B cells, N nodes, S slots, E edges, all padded)."""
+    """Dense tensors of a batch of cells (B cells, N nodes, S slots, E edges, all padded); see
+    :class:`nasviz.nat.features.ArrayBatch`."""
 
     slot_ops: torch.Tensor  # (B, N, S) op index, pad = len(ops)
     node_kind: torch.Tensor  # (B, N) input index for cell inputs, num_inputs for intermediate, num_inputs+1 padding
@@ -51,89 +41,14 @@ class GraphBatch:
     edge_valid: torch.Tensor  # (B, E) bool
     num_edges: list[int]
 
-
-@dataclass(frozen=True)
-class _CellArrays:
-    slot_ops: np.ndarray  # (N, S)
-    node_kind: np.ndarray  # (N,)
-    is_output: np.ndarray  # (N,)
-    adjacency: np.ndarray  # (N, N)
-    edge_node: np.ndarray  # (E,)
-    edge_slot: np.ndarray  # (E,)
-    mask: np.ndarray  # (E, 3)
-
-
-_ARRAY_CACHE: dict[tuple[str, Any, str], _CellArrays] = {}
-_ARRAY_CACHE_LIMIT = 200_000
-
-
-def cell_arrays(adapter: CellAdapter, cell: Any, rule: str) -> _CellArrays:
-    """The policy's view of one cell (cached: cells are immutable)."""
-    key = (adapter.name, cell, rule)
-    cached = _ARRAY_CACHE.get(key)
-    if cached is not None:
-        return cached
-    graph = adapter.graph(cell)
-    n, s = graph.num_nodes, adapter.max_in
-    op_index = {op: i for i, op in enumerate(adapter.ops)}
-    slot_ops = np.full((n, s), len(adapter.ops), dtype=np.int64)
-    node_kind = np.full(n, adapter.num_inputs, dtype=np.int64)
-    node_kind[:graph.num_inputs] = np.arange(graph.num_inputs)
-    edge_node = np.zeros(len(graph.edges), dtype=np.int64)
-    edge_slot = np.zeros(len(graph.edges), dtype=np.int64)
-    for node, slots in enumerate(graph.slots):
-        for k, edge_index in enumerate(slots):
-            slot_ops[node, k] = op_index[graph.edges[edge_index][0]]
-            edge_node[edge_index] = node
-            edge_slot[edge_index] = k
-    adjacency = np.zeros((n, n), dtype=np.float32)
-    for _, src, dst in graph.edges:
-        adjacency[dst, src] += 1.0  # adj[to, from]; duplicate edges sum (as the official code)
-    is_output = np.zeros(n, dtype=np.float32)
-    is_output[list(graph.outputs)] = 1.0
-    arrays = _CellArrays(slot_ops, node_kind, is_output, adjacency, edge_node, edge_slot, action_mask(adapter, cell, rule))
-    if len(_ARRAY_CACHE) >= _ARRAY_CACHE_LIMIT:
-        _ARRAY_CACHE.clear()
-    _ARRAY_CACHE[key] = arrays
-    return arrays
+    @classmethod
+    def from_arrays(cls, arrays: ArrayBatch) -> GraphBatch:
+        return cls(*(torch.from_numpy(getattr(arrays, name)) for name in ArrayBatch.FIELDS), list(arrays.num_edges))
 
 
 def featurize(adapter: CellAdapter, cells: list[Any], rule: str) -> GraphBatch:
     """The dense batch of ``cells`` under ``rule``."""
-    parts = [cell_arrays(adapter, c, rule) for c in cells]
-    b = len(cells)
-    n = max(p.node_kind.shape[0] for p in parts)
-    e = max(p.edge_node.shape[0] for p in parts)
-    s = adapter.max_in
-    if all(p.node_kind.shape[0] == n and p.edge_node.shape[0] == e for p in parts):
-        def stack(name: str) -> torch.Tensor:
-            return torch.from_numpy(np.stack([getattr(p, name) for p in parts]))
-
-        return GraphBatch(stack("slot_ops"), stack("node_kind"), stack("is_output"), stack("adjacency"),
-                          stack("edge_node"), stack("edge_slot"), stack("mask"), torch.ones((b, e), dtype=torch.bool),
-                          [e] * b)
-    slot_ops = np.full((b, n, s), len(adapter.ops), dtype=np.int64)
-    node_kind = np.full((b, n), adapter.num_inputs + 1, dtype=np.int64)
-    is_output = np.zeros((b, n), dtype=np.float32)
-    adjacency = np.zeros((b, n, n), dtype=np.float32)
-    edge_node = np.zeros((b, e), dtype=np.int64)
-    edge_slot = np.zeros((b, e), dtype=np.int64)
-    mask = np.zeros((b, e, 3), dtype=bool)
-    mask[:, :, 0] = True
-    edge_valid = np.zeros((b, e), dtype=bool)
-    for i, p in enumerate(parts):
-        nn_, ne = p.node_kind.shape[0], p.edge_node.shape[0]
-        slot_ops[i, :nn_] = p.slot_ops
-        node_kind[i, :nn_] = p.node_kind
-        is_output[i, :nn_] = p.is_output
-        adjacency[i, :nn_, :nn_] = p.adjacency
-        edge_node[i, :ne] = p.edge_node
-        edge_slot[i, :ne] = p.edge_slot
-        mask[i, :ne] = p.mask
-        edge_valid[i, :ne] = True
-    return GraphBatch(torch.from_numpy(slot_ops), torch.from_numpy(node_kind), torch.from_numpy(is_output),
-                      torch.from_numpy(adjacency), torch.from_numpy(edge_node), torch.from_numpy(edge_slot),
-                      torch.from_numpy(mask), torch.from_numpy(edge_valid), [p.edge_node.shape[0] for p in parts])
+    return GraphBatch.from_arrays(featurize_arrays(adapter, cells, rule))
 
 
 def repeat_batch(batch: GraphBatch, k: int) -> GraphBatch:
@@ -219,3 +134,15 @@ class NatPolicy(nn.Module):
     @torch.no_grad()
     def probabilities(self, batch: GraphBatch) -> np.ndarray:
         return self.distribution(batch).probs.numpy()
+
+    def action_probabilities(self, batch: ArrayBatch) -> np.ndarray:
+        """(B, E, 3) per-edge action probabilities of a NumPy batch (the interface :mod:`nasviz.nat.decide` uses)."""
+        return self.probabilities(GraphBatch.from_arrays(batch))
+
+    def numpy_weights(self) -> dict[str, np.ndarray]:
+        """The state dict as float32 arrays (``policy.npz``, read by :class:`nasviz.nat.inference.NumpyPolicy`)."""
+        return {key: value.detach().cpu().numpy().astype(np.float32) for key, value in self.state_dict().items()}
+
+
+__all__ = ["ArrayBatch", "CellArrays", "GraphBatch", "GraphConvolution", "NatPolicy", "PolicyConfig", "cell_arrays",
+           "featurize", "repeat_batch"]

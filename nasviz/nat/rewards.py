@@ -11,8 +11,13 @@ chance accuracy of a constant network (NB201 degenerate cells are in the table a
 
 from __future__ import annotations
 
+import io
 import math
+import os
+import re
+import tempfile
 from abc import ABC, abstractmethod
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,20 +47,25 @@ class Reward(ABC):
 
 
 class TabularReward(Reward):
-    """A benchmark-table metric. NB201 cells are looked up through arrays indexed by their base-5 code."""
+    """A benchmark-table metric. NB201 cells are looked up through arrays indexed by their base-5 code.
+
+    The column is read through a small cache (:func:`nb201_column`), so scoring a cell does not read the whole table;
+    :attr:`table` loads the table itself on demand."""
 
     name = "tabular"
     measured = True
 
     def __init__(self, space: str = "nb201", metric: str = NB201_TRAIN_METRIC) -> None:
-        from nasviz.data import load_table
-
         if space != "nb201":
             raise ConfigError(f"the tabular NAT reward needs a benchmark with every transformed cell: nb201, not {space!r}")
         self.space = space
-        self.table = load_table(space)
-        self.metric = self.table.metric(metric).key
-        self._by_code = _nb201_column_by_code(self.table, self.metric)
+        self._by_code, self.metric, self.data_version = nb201_column(metric)
+
+    @property
+    def table(self) -> Any:
+        from nasviz.data import load_table
+
+        return load_table(self.space)
 
     def values(self, cells: list[Any]) -> np.ndarray:
         return self._by_code[np.array([c.code for c in cells], dtype=np.int64)]
@@ -64,7 +74,54 @@ class TabularReward(Reward):
         return self._by_code[codes]
 
     def describe(self) -> dict[str, Any]:
-        return {"kind": self.name, "space": self.space, "metric": self.metric, "data_version": self.table.data_version}
+        return {"kind": self.name, "space": self.space, "metric": self.metric, "data_version": self.data_version}
+
+
+_COLUMN_CACHE_FORMAT = 1
+
+
+def _column_cache_path(metric: str) -> Path:
+    from nasviz.paths import home_dir
+
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", metric)
+    return home_dir() / "cache" / "nat" / f"nb201-{safe}.npz"
+
+
+def nb201_column(metric: str) -> tuple[np.ndarray, str, str]:
+    """(values indexed by base-5 code, the metric's key, the table's data version) of an NB201 metric.
+
+    Cached in ``NASVIZ_HOME/cache/nat/`` as a plain ``.npz`` stamped with the imported table file's size and
+    modification time: a re-import invalidates it, and a hit reads 125 KB instead of the whole table (no pyarrow)."""
+    from nasviz.data.store import load_table, table_path
+
+    path = table_path("nb201")
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        load_table("nb201")  # raises the DataError naming the import command
+        raise
+    stamp = np.array([_COLUMN_CACHE_FORMAT, stat.st_size, stat.st_mtime_ns], dtype=np.int64)
+    cache = _column_cache_path(metric)
+    try:
+        with np.load(cache, allow_pickle=False) as data:
+            if np.array_equal(data["stamp"], stamp):
+                return data["values"], str(data["key"]), str(data["data_version"])
+    except (OSError, KeyError, ValueError):
+        pass
+    table = load_table("nb201")
+    key = table.metric(metric).key
+    values = _nb201_column_by_code(table, key)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        np.savez(buffer, stamp=stamp, values=values, key=np.array(key), data_version=np.array(table.data_version))
+        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.name}.", suffix=".tmp")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(buffer.getvalue())
+        os.replace(tmp, cache)
+    except OSError:  # a read-only home: no cache, same values
+        pass
+    return values, key, table.data_version
 
 
 def _nb201_column_by_code(table: Any, metric: str) -> np.ndarray:
@@ -72,7 +129,8 @@ def _nb201_column_by_code(table: Any, metric: str) -> np.ndarray:
 
     index_of_code = official_index_table()
     column = table.values(metric)
-    rows = np.array([table.row_of(str(int(i))) if table.row_of(str(int(i))) is not None else -1 for i in index_of_code])
+    row_of = [table.row_of(str(int(i))) for i in index_of_code]
+    rows = np.array([-1 if r is None else r for r in row_of], dtype=np.int64)
     if (rows < 0).any():
         raise DataError(f"the nb201 table lacks {int((rows < 0).sum())} of the {NUM_CELLS} cells; re-import it")
     values = column[rows].astype(np.float64)

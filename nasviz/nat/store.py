@@ -4,30 +4,40 @@
 precedence)::
 
     manifest.json   space, rule, reward, training configuration, seed, data version, metrics, the command
-    policy.pt       the policy's state dict (loaded with ``torch.load(..., weights_only=True)``)
+    policy.pt       the policy's state dict (loaded with ``torch.load(..., weights_only=True)``; training, tests)
+    policy.npz      the same weights as plain float32 arrays plus the SHA-256 of policy.pt (``np.load(...,
+                    allow_pickle=False)``): inference without torch (``nasviz nat apply``, the page, evaluation).
+                    Written with the checkpoint; for older models ``nasviz nat export-npz`` writes it
     supernet.pt     (supernet reward only) the shared weights used as the reward and the predicted metric
+
+:func:`load_policy` gives the NumPy policy when ``policy.npz`` matches ``policy.pt`` (no torch import) and otherwise
+converts the torch checkpoint (importing torch); ``backend="torch"`` loads the torch module itself.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from nasviz.encoders.store import atomic_write_bytes
 from nasviz.errors import DataError
 from nasviz.nat.cells import CellAdapter, get_adapter
-from nasviz.nat.policy import NatPolicy, PolicyConfig
+from nasviz.nat.inference import NumpyPolicy, PolicyConfig, read_npz_weights, weights_to_npz_bytes
 from nasviz.nat.rules import check_rule
-from nasviz.paths import MODELS_DIR, home_dir
+from nasviz.paths import MODELS_DIR, PROJECT_ROOT, home_dir
+
+if TYPE_CHECKING:
+    from nasviz.nat.policy import NatPolicy
 
 MANIFEST = "manifest.json"
 CHECKPOINT = "policy.pt"
+WEIGHTS = "policy.npz"
 SUPERNET = "supernet.pt"
+BACKENDS = ("numpy", "torch")
 
 
 def model_name(space: str, rule: str) -> str:
@@ -49,9 +59,23 @@ def find_policy_dir(space: str, rule: str) -> Path | None:
     return None
 
 
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder (readers never see a partial file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    path.chmod(0o644)  # readable model files (temporary files are created 0600)
+
+
 @dataclass
 class LoadedPolicy:
-    policy: NatPolicy
+    policy: NumpyPolicy | NatPolicy
     manifest: dict[str, Any]
     adapter: CellAdapter
     path: Path
@@ -63,48 +87,103 @@ class LoadedPolicy:
 
 def save_policy(directory: Path, policy: NatPolicy, manifest: dict[str, Any], supernet_state: dict[str, Any] | None = None
                 ) -> Path:
-    """Write the checkpoint(s) and the manifest atomically."""
+    """Write the checkpoint(s), the NumPy weights (``policy.npz``) and the manifest atomically."""
+    import torch
+
     buffer = io.BytesIO()
     torch.save(policy.state_dict(), buffer)
-    atomic_write_bytes(directory / CHECKPOINT, buffer.getvalue())
+    checkpoint = buffer.getvalue()
+    atomic_write_bytes(directory / CHECKPOINT, checkpoint)
+    atomic_write_bytes(directory / WEIGHTS, weights_to_npz_bytes(policy.numpy_weights(), checkpoint))
     if supernet_state is not None:
         buffer = io.BytesIO()
         torch.save(supernet_state, buffer)
         atomic_write_bytes(directory / SUPERNET, buffer.getvalue())
-    full = {**manifest, "policy_config": policy.config.to_dict()}
+    full = {**manifest, "policy_config": policy.config.to_dict(), "numpy_weights": _weights_note(directory)}
     atomic_write_bytes(directory / MANIFEST, (json.dumps(full, indent=1) + "\n").encode())
-    for name in (CHECKPOINT, SUPERNET, MANIFEST):
-        if (directory / name).exists():
-            (directory / name).chmod(0o644)  # readable model files (temporary files are created 0600)
     return directory
 
 
-_CACHE: dict[tuple[str, float], LoadedPolicy] = {}
+def _weights_note(directory: Path) -> dict[str, str]:
+    """How ``policy.npz`` is made (recorded in the manifest); shipped folders are named relative to the project."""
+    directory = directory.resolve()
+    if directory.is_relative_to(PROJECT_ROOT):
+        directory = directory.relative_to(PROJECT_ROOT)
+    return {"file": WEIGHTS, "format": "np.savez of the policy.pt state dict (float32) + SHA-256 of policy.pt; "
+                                       "read with np.load(allow_pickle=False) for inference without torch",
+            "command": f"nasviz nat export-npz {directory}"}
 
 
-def load_policy(space: str, rule: str, directory: Path | None = None) -> LoadedPolicy:
-    """The trained policy of (space, rule): the user's own first, then the shipped one."""
-    adapter = get_adapter(space)
-    rule = check_rule(rule)
-    path = directory or find_policy_dir(space, rule)
-    if path is None:
-        raise DataError(f"no trained NAT policy for {adapter.name} with the {rule} rule; train one with "
-                        f"'nasviz nat train --space {adapter.name} --rule {rule}'")
-    key = (str(path), (path / CHECKPOINT).stat().st_mtime)
-    if key in _CACHE:
-        return _CACHE[key]
-    try:
-        manifest = json.loads((path / MANIFEST).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DataError(f"cannot read the NAT manifest {path / MANIFEST}: {exc}") from None
-    config = PolicyConfig(**manifest.get("policy_config", {}))
+def _load_torch_policy(adapter: CellAdapter, config: PolicyConfig, path: Path) -> NatPolicy:
+    import torch
+
+    from nasviz.nat.policy import NatPolicy
+
     policy = NatPolicy.for_adapter(adapter, config)
     try:
         state = torch.load(path / CHECKPOINT, map_location="cpu", weights_only=True)
         policy.load_state_dict(state)
     except Exception as exc:  # noqa: BLE001 - any load failure is a data problem here
         raise DataError(f"cannot load the NAT policy {path / CHECKPOINT}: {exc}") from None
-    policy.eval()
+    return policy.eval()
+
+
+def export_weights(directory: Path, space: str) -> Path:
+    """Write ``policy.npz`` from ``policy.pt`` in ``directory`` (for models saved before the NumPy weights existed)."""
+    adapter = get_adapter(space)
+    manifest = _read_manifest(directory)
+    policy = _load_torch_policy(adapter, PolicyConfig(**manifest.get("policy_config", {})), directory)
+    atomic_write_bytes(directory / WEIGHTS, weights_to_npz_bytes(policy.numpy_weights(),
+                                                                 (directory / CHECKPOINT).read_bytes()))
+    if "numpy_weights" not in manifest:  # record how the weights were made (older manifests)
+        manifest["numpy_weights"] = _weights_note(directory)
+        atomic_write_bytes(directory / MANIFEST, (json.dumps(manifest, indent=1) + "\n").encode())
+    return directory / WEIGHTS
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads((path / MANIFEST).read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DataError(f"cannot read the NAT manifest {path / MANIFEST}: {exc}") from None
+
+
+_CACHE: dict[tuple[str, str, int, int], LoadedPolicy] = {}
+
+
+def _stamp(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return 0
+
+
+def load_policy(space: str, rule: str, directory: Path | None = None, backend: str = "numpy") -> LoadedPolicy:
+    """The trained policy of (space, rule): the user's own first, then the shipped one.
+
+    ``backend="numpy"`` (default): a :class:`NumpyPolicy` from ``policy.npz`` (no torch import), or converted from
+    ``policy.pt`` when the npz is missing or stale; ``backend="torch"``: the torch :class:`NatPolicy`."""
+    if backend not in BACKENDS:
+        raise DataError(f"unknown NAT policy backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    adapter = get_adapter(space)
+    rule = check_rule(rule)
+    path = directory or find_policy_dir(space, rule)
+    if path is None:
+        raise DataError(f"no trained NAT policy for {adapter.name} with the {rule} rule; train one with "
+                        f"'nasviz nat train --space {adapter.name} --rule {rule}'")
+    key = (str(path), backend, _stamp(path / CHECKPOINT), _stamp(path / WEIGHTS))
+    if key in _CACHE:
+        return _CACHE[key]
+    manifest = _read_manifest(path)
+    config = PolicyConfig(**manifest.get("policy_config", {}))
+    policy: NumpyPolicy | NatPolicy
+    if backend == "torch":
+        policy = _load_torch_policy(adapter, config, path)
+    else:
+        weights = read_npz_weights(path / WEIGHTS, path / CHECKPOINT)
+        if weights is None:  # no (or a stale) policy.npz: convert the checkpoint
+            weights = _load_torch_policy(adapter, config, path).numpy_weights()
+        policy = NumpyPolicy.for_adapter(adapter, weights, config)
     loaded = LoadedPolicy(policy, manifest, adapter, path)
     _CACHE[key] = loaded
     return loaded
@@ -121,5 +200,6 @@ def available_policies() -> list[dict[str, Any]]:
                 manifest = json.loads((path / MANIFEST).read_text())
                 out.append({"name": path.name, "origin": origin, "space": manifest.get("space"),
                             "rule": manifest.get("rule"), "reward": manifest.get("reward", {}).get("kind"),
-                            "command": manifest.get("command"), "path": str(path)})
+                            "command": manifest.get("command"), "path": str(path),
+                            "numpy_weights": (path / WEIGHTS).exists()})
     return out

@@ -29,9 +29,10 @@ import torch
 
 from nasviz.errors import ConfigError
 from nasviz.nat.cells import CellAdapter
+from nasviz.nat.decide import apply_batch
 from nasviz.nat.policy import NatPolicy, PolicyConfig, featurize, repeat_batch
 from nasviz.nat.rewards import Reward
-from nasviz.nat.rules import KEEP, SKIP, check_rule
+from nasviz.nat.rules import check_rule
 from nasviz.progress import ProgressCallback, no_progress
 
 #: added to a cell's reward spread (points) before dividing by it: cells whose K samples all score the same get no push
@@ -72,18 +73,6 @@ class TrainConfig:
         out = asdict(self)
         out["policy"] = self.policy.to_dict()
         return out
-
-
-def apply_batch(adapter: CellAdapter, cells: list[Any], actions: np.ndarray) -> list[Any]:
-    """Transformed cells of a batch (actions (B, E) indices; padding edges ignored). No rule check: the actions come
-    from the masked policy."""
-    out = []
-    for cell, row in zip(cells, actions, strict=True):
-        edges = adapter.edges(cell)
-        ops = [op if a == KEEP else adapter.skip_op if a == SKIP else adapter.null_op
-               for (op, _, _), a in zip(edges, row[:len(edges)], strict=True)]
-        out.append(adapter.rebuild(cell, ops))
-    return out
 
 
 def entropy_weight(config: TrainConfig, step: int) -> float:

@@ -11,11 +11,12 @@ import json
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from nasviz.errors import CellError
+
+if TYPE_CHECKING:
+    import networkx as nx  # imported by the spaces' to_networkx only (keeps `import nasviz` light)
 
 CellT = TypeVar("CellT")
 

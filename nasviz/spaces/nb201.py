@@ -13,14 +13,16 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 
 from nasviz.errors import CellError
 from nasviz.paths import ASSETS_DIR
 from nasviz.spaces.base import NetworkCost, SearchSpace, Validity, count_ops
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 #: (from, to) of each of the 6 edges, in arch-string order
@@ -293,6 +295,8 @@ class NB201Space(SearchSpace[NB201Cell]):
         return enumerate_cells()
 
     def to_networkx(self, cell: NB201Cell) -> nx.DiGraph:
+        import networkx as nx
+
         graph = nx.DiGraph(space=self.name)
         graph.add_node(0, label="in", role="input")
         graph.add_node(1, label="1", role="node")
