@@ -15,6 +15,7 @@ from nasviz.encoders.base import GraphDataset
 from nasviz.encoders.metrics import (
     counting,
     distance_by_edit_distance,
+    predictive_power,
     reconstruction_metrics,
     uniqueness_bound,
     validity_uniqueness,
@@ -303,3 +304,59 @@ def test_gcn_encoder_variants_and_kl_weight() -> None:
     (loss1, parts1), (loss3, parts3) = losses[1.0], losses[3.0]
     assert parts1["kl"] == pytest.approx(parts3["kl"])
     assert loss3.item() - loss1.item() == pytest.approx(2 * parts1["kl"], rel=1e-4)
+
+
+def test_cli_training_options_reach_config_and_manifest(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from nasviz.cli.main import app
+
+    out = tmp_path / "raw"
+    args = ["encoders", "train", "raw", "--space", "nb201", "--batch-size", "64", "--lr", "0.0005", "--lr-schedule", "cosine",
+            "--kl-weight", "0.5", "--out", str(out), "--quiet", "--json"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    config = manifest["config"]
+    assert (config["batch_size"], config["learning_rate"], config["lr_schedule"]) == (64, 0.0005, "cosine")
+    assert config["model"]["kl_weight"] == 0.5
+    for option in ("--batch-size 64", "--lr 0.0005", "--lr-schedule cosine", "--kl-weight 0.5"):
+        assert option in manifest["command"]
+    bad = CliRunner().invoke(app, ["encoders", "train", "arch2vec", "--space", "nb201", "--lr-schedule", "step"])
+    assert bad.exit_code == 2 and "schedule" in bad.output
+
+
+def test_cosine_schedule_decays_to_zero_and_defaults_stay_constant() -> None:
+    data = GraphDataset.from_cells("nb201", _cells(40, seed=2))
+    _, cosine = train_autoencoder(TrainConfig("arch2vec", "nb201", epochs=2, seed=0, batch_size=8, learning_rate=0.01,
+                                              lr_schedule="cosine"), data)
+    assert cosine[0]["lr"] == pytest.approx(0.005, rel=0.05) and cosine[-1]["lr"] == pytest.approx(0.0, abs=1e-9)
+    _, constant = train_autoencoder(TrainConfig("arch2vec", "nb201", epochs=2, seed=0, batch_size=8), data)
+    assert [h["lr"] for h in constant] == [1e-3, 1e-3]
+    assert TrainConfig("arch2vec", "nb101").to_dict()["lr_schedule"] == "constant"
+    with pytest.raises(ConfigError, match="KL weight"):
+        TrainConfig("arch2vec", "nb201", model={"kl_weight": -1.0})
+
+
+def test_predictive_power_smooth_embedding_beats_noise() -> None:
+    rng = np.random.default_rng(0)
+    n = 1200
+    smooth = rng.uniform(-2, 2, size=(n, 3))
+    accuracy = 0.88 + 0.04 * np.sin(1.5 * smooth[:, 0]) + 0.03 * np.cos(smooth[:, 1]) + 0.002 * rng.normal(size=n)
+    noise = rng.normal(size=(n, 3))
+    good = predictive_power(smooth, accuracy, train_size=250, seeds=range(3))
+    bad = predictive_power(noise, accuracy, train_size=250, seeds=range(3))
+    assert good["pearson_mean"] > 0.95 and abs(bad["pearson_mean"]) < 0.2
+    assert good["rmse_mean"] < 0.3 * bad["rmse_mean"] and good["rmse_mean"] < 0.3 * good["rmse_constant"]
+    # the fit does not collapse onto the training cells (tiny length scale, the mean predicted elsewhere)
+    assert all(fit["length_scale_over_median"] > 0.2 for fit in good["gp"]) and good["num_evaluated"] == n
+    assert predictive_power(smooth, accuracy, train_size=250, seeds=range(3)) == good  # deterministic
+    # failed cells (accuracy 0.1) among the training samples distort the fit; leaving them out of it recovers it
+    failed = accuracy.copy()
+    failed[rng.choice(n, 60, replace=False)] = 0.1
+    distorted = predictive_power(smooth, failed, train_size=250, seeds=range(3))
+    cleaned = predictive_power(smooth, failed, train_size=250, seeds=range(3), fit_above_threshold=True)
+    assert cleaned["pearson_mean"] > 0.95 and cleaned["pearson_mean"] > distorted["pearson_mean"]
+    assert cleaned["num_evaluated"] == distorted["num_evaluated"] == n - 60
+    with pytest.raises(ConfigError):
+        predictive_power(smooth, accuracy, train_size=n + 1)

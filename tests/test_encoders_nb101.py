@@ -53,6 +53,27 @@ def test_paper_rule_is_the_nasbench_spec_check() -> None:
     assert CODEC.graph_key(adjacency, ops) == NB101.cell_id(cell)
 
 
+def test_uniqueness_counts_canonical_cells_and_raw_graphs() -> None:
+    from nasviz.encoders.metrics import validity_uniqueness
+
+    # the same pruned cell three times: bare, with a dangling vertex, with another dangling vertex; then a new cell
+    graphs = [_graph([(0, 1), (1, 2), (2, 3)], [0, 1, 2, 4]),
+              _graph([(0, 1), (1, 2), (2, 4), (0, 3)], [0, 1, 2, 0, 4]),
+              _graph([(0, 1), (1, 2), (2, 4), (0, 3)], [0, 1, 2, 3, 4]),
+              _graph([(0, 1), (1, 2), (2, 3)], [0, 2, 2, 4])]
+    adjacency = np.stack([a for a, _ in graphs]).astype(np.float32)
+    op_prob = np.zeros((4, 7, 5), dtype=np.float32)
+    for k, (_, ops) in enumerate(graphs):
+        for v, op in enumerate(ops):
+            if op >= 0:
+                op_prob[k, v, op] = 1.0
+    out = validity_uniqueness(CODEC, adjacency, op_prob, NB101.cell_id)
+    paper = out["paper"]
+    assert (paper["valid"], paper["unique"], paper["unique_raw_graphs"]) == (4, 2, 4)
+    assert paper["uniqueness"] == 0.5 and paper["uniqueness_raw_graphs"] == 1.0
+    assert "uniqueness_raw_graphs" not in out["strict"] and set(out["definitions"]) >= {"uniqueness", "uniqueness_raw_graphs"}
+
+
 def test_training_data_is_a_uniform_sample_of_distinct_cells() -> None:
     data = training_data(TrainConfig("arch2vec", "nb101", sample_size=300, seed=2))
     assert "method='uniform'" in data.description["source"]

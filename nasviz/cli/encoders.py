@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,10 @@ def train(
     epochs: int = typer.Option(None, "--epochs", help="training epochs (default: nb201 15, nb101 24, darts 10)"),
     seed: int = typer.Option(None, "--seed", help="random seed (default: nb201 3, others 1)"),
     sample_size: int = typer.Option(None, "--sample-size", help="cells sampled for nb101/darts (default 100000)"),
+    batch_size: int = typer.Option(None, "--batch-size", help="graphs per step (default 32; nb101 128)"),
+    lr: float = typer.Option(None, "--lr", help="Adam learning rate (default 1e-3; nb101 2e-3)"),
+    lr_schedule: str = typer.Option("constant", "--lr-schedule", help="constant, or cosine decay to 0 over all steps"),
+    kl_weight: float = typer.Option(None, "--kl-weight", help="weight of the KL term (default 0.25 on nb201/nb101)"),
     out: Path = typer.Option(None, "--out", help="model directory (default NASVIZ_HOME/models/<space>/<name>)"),
     threads: int = typer.Option(1, "--threads", help="torch CPU threads"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
@@ -38,9 +43,15 @@ def train(
             manifest = own_trainer(space, out_dir=out, seed=seed, epochs=epochs, threads=threads, progress=progress)
         emit(_summary(manifest), as_json, lambda s: json.dumps(s, indent=2, default=str))
         return
-    cfg = TrainConfig(name.lower(), space, epochs=epochs, seed=seed, sample_size=sample_size, threads=threads)
+    cfg = TrainConfig(name.lower(), space, epochs=epochs, seed=seed, sample_size=sample_size, threads=threads,
+                      batch_size=batch_size, learning_rate=lr, lr_schedule=lr_schedule.lower(),
+                      model={} if kl_weight is None else {"kl_weight": kl_weight})
+    options = {"--space": space, "--epochs": epochs, "--seed": seed, "--sample-size": sample_size, "--batch-size": batch_size,
+               "--lr": lr, "--lr-schedule": lr_schedule, "--kl-weight": kl_weight, "--threads": threads, "--out": out}
+    command = shlex.join(["nasviz", "encoders", "train", name] + [str(part) for key, value in options.items()
+                                                                   if value is not None for part in (key, value)])
     with tqdm_progress(f"train {cfg.encoder} on {cfg.space}", enabled=not quiet) as progress:
-        manifest = fit_and_save(cfg, out_dir=out, progress=progress)
+        manifest = fit_and_save(cfg, out_dir=out, command=command, progress=progress)
     emit(_summary(manifest), as_json, _human_summary)
 
 
@@ -64,14 +75,17 @@ def _metric_lines(metrics: dict[str, Any]) -> list[str]:
         lines.append(f"reconstruction accuracy (exact, held out): {100 * recon['reconstruction_accuracy']:.2f}% "
                      f"of {recon['num_cells']}")
     for rule, values in (metrics.get("prior") or {}).items():
-        if isinstance(values, dict):
+        if isinstance(values, dict) and "validity" in values:
+            raw = values.get("uniqueness_raw_graphs")
             lines.append(f"prior decode [{rule}]: validity {100 * values['validity']:.2f}%, "
-                         f"uniqueness {100 * values['uniqueness']:.2f}%")
-    power = metrics.get("predictive_power")
-    if power:
-        lines.append(f"predictive power (GP, {power['train_size']} cells, {len(power['seeds'])} seeds): "
-                     f"RMSE {power['rmse_mean']:.4f} +- {power['rmse_std']:.4f}, "
-                     f"Pearson r {power['pearson_mean']:.3f} +- {power['pearson_std']:.3f}")
+                         f"uniqueness {100 * values['uniqueness']:.2f}% (canonical cells)"
+                         + ("" if raw is None else f", {100 * raw:.2f}% (raw decoded graphs, official count)"))
+    for key, label in (("predictive_power", ""), ("predictive_power_fit_above_threshold", ", fit on cells > threshold")):
+        power = metrics.get(key)
+        if power:
+            lines.append(f"predictive power (GP, {power['train_size']} cells{label}, {len(power['seeds'])} seeds): "
+                         f"RMSE {power['rmse_mean']:.4f} +- {power['rmse_std']:.4f}, "
+                         f"Pearson r {power['pearson_mean']:.3f} +- {power['pearson_std']:.3f}")
     for row in (metrics.get("distance_by_edit_distance") or {}).get("buckets", []):
         lines.append(f"  edit distance {row['edit_distance']}: mean L2 {row['mean_l2']:.3f} ({row['pairs']} pairs)")
     return lines

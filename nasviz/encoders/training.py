@@ -37,6 +37,7 @@ SPACE_DEFAULTS: dict[str, tuple[int, int, int | None]] = {"nb201": (15, 3, None)
 SPACE_SETTINGS: dict[str, dict[str, Any]] = {"nb101": {"batch_size": 128, "learning_rate": 2e-3,
                                                        "model": {"decoder_dropout": 0.0, "kl_weight": 0.25}},
                                              "nb201": {"model": {"kl_weight": 0.25}}}
+LR_SCHEDULES = ("constant", "cosine")
 SPLIT = "first 90% train / last 10% held out, in data order"
 
 
@@ -54,6 +55,8 @@ class TrainConfig:
     batch_size: int | None = None
     #: default 1e-3 (NB101: SPACE_SETTINGS)
     learning_rate: float | None = None
+    #: "constant" or "cosine" (per-step cosine decay from learning_rate to 0 over all epochs)
+    lr_schedule: str = "constant"
     betas: tuple[float, float] = (0.9, 0.999)
     grad_clip: float = 5.0
     val_fraction: float = 0.1
@@ -77,9 +80,13 @@ class TrainConfig:
         self.batch_size = settings.get("batch_size", 32) if self.batch_size is None else self.batch_size
         self.learning_rate = settings.get("learning_rate", 1e-3) if self.learning_rate is None else self.learning_rate
         self.model = {**settings.get("model", {}), **self.model}
-        if self.epochs < 0 or self.batch_size < 1 or not 0 < self.val_fraction < 1:
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"unknown learning-rate schedule {self.lr_schedule!r}; choose {' or '.join(LR_SCHEDULES)}")
+        if self.epochs < 0 or self.batch_size < 1 or not 0 < self.val_fraction < 1 or not self.learning_rate > 0:
             raise ConfigError(f"bad training settings: epochs={self.epochs}, batch={self.batch_size}, "
-                              f"val_fraction={self.val_fraction}")
+                              f"learning_rate={self.learning_rate}, val_fraction={self.val_fraction}")
+        if float(self.model.get("kl_weight", 0.0)) < 0:
+            raise ConfigError(f"bad KL weight {self.model['kl_weight']}: it must be >= 0")
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
@@ -222,6 +229,8 @@ def _train(cfg: TrainConfig, train: GraphDataset, progress: ProgressCallback) ->
     generator = torch.Generator().manual_seed(cfg.seed)
     steps_per_epoch = (len(train) + cfg.batch_size - 1) // cfg.batch_size
     total = steps_per_epoch * cfg.epochs
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total, 1)) \
+        if cfg.lr_schedule == "cosine" else None
     history: list[dict] = []
     step = 0
     for epoch in range(cfg.epochs):
@@ -237,12 +246,15 @@ def _train(cfg: TrainConfig, train: GraphDataset, progress: ProgressCallback) ->
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             for key, value in parts.items():
                 sums[key] = sums.get(key, 0.0) + value
             step += 1
             if step % 20 == 0 or step == total:
                 progress(step, total, f"epoch {epoch + 1}/{cfg.epochs} loss {parts['loss']:.4f}")
-        history.append({"epoch": epoch + 1, **{k: v / steps_per_epoch for k, v in sums.items()}})
+        history.append({"epoch": epoch + 1, **{k: v / steps_per_epoch for k, v in sums.items()},
+                        "lr": optimizer.param_groups[0]["lr"]})
     set_prior_statistics(model, train)
     return model, history
 
