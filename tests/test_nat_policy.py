@@ -61,11 +61,13 @@ def test_reinforce_learns_the_best_action_on_a_toy_reward() -> None:
     assert again.history == result.history
 
 
-def test_per_cell_baseline_with_normalised_advantages_learns_the_toy_reward() -> None:
+@pytest.mark.parametrize("improve_bonus", [0.0, 5.0])
+def test_per_cell_baseline_with_normalised_advantages_learns_the_toy_reward(improve_bonus: float) -> None:
     torch.set_num_threads(1)
     adapter = get_adapter("nb201")
     config = TrainConfig(rule="paper", steps=100, batch_size=32, samples_per_cell=4, normalize_per_cell=True, lr=1e-2,
-                         entropy=0.01, entropy_final=0.0, seed=0, policy=PolicyConfig(edge_dim=8, hidden=32))
+                         entropy=0.01, entropy_final=0.0, improve_bonus=improve_bonus, seed=0,
+                         policy=PolicyConfig(edge_dim=8, hidden=32))
     result = train_policy(adapter, ToyReward(), _sampler, config, log_every=20)
     cells = _sampler(np.random.default_rng(7), 100)
     decision = decide(result.policy, adapter, cells, "paper")
@@ -84,6 +86,8 @@ def test_entropy_schedule_and_per_cell_settings_are_checked() -> None:
         TrainConfig(samples_per_cell=1, normalize_per_cell=True)
     with pytest.raises(ConfigError, match="samples per cell"):
         TrainConfig(samples_per_cell=0)
+    with pytest.raises(ConfigError, match="improvement bonus"):
+        TrainConfig(improve_bonus=-1.0)
 
 
 def test_repeat_batch_matches_featurising_repeated_cells() -> None:

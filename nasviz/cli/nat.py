@@ -51,6 +51,9 @@ def train(space: str = typer.Option("nb201", "--space", help=SPACE_HELP),
           normalize_per_cell: bool = typer.Option(False, "--normalize-per-cell",
                                                   help="divide each cell's advantages by the spread of its K rewards"),
           entropy_final: float | None = typer.Option(None, "--entropy-final", help="entropy bonus decays linearly to this"),
+          improve_bonus: float = typer.Option(0.0, "--improve-bonus",
+                                              help="reward shaping: +B points for a transformation that improves the "
+                                                   "cell, -B for one that loses accuracy (0: plain reward)"),
           hidden: int = typer.Option(64, "--hidden", help="GCN width"),
           seed: int = typer.Option(0, "--seed"),
           evaluator: str | None = typer.Option(None, "--evaluator", help="evaluator spec for --reward evaluator"),
@@ -68,7 +71,7 @@ def train(space: str = typer.Option("nb201", "--space", help=SPACE_HELP),
     config = TrainConfig(rule=rule, steps=steps, batch_size=batch_size, lr=lr, entropy=entropy,
                          baseline_decay=baseline_decay, samples_per_cell=samples_per_cell,
                          normalize_per_cell=normalize_per_cell, entropy_final=entropy_final,
-                         seed=seed, policy=PolicyConfig(hidden=hidden))
+                         improve_bonus=improve_bonus, seed=seed, policy=PolicyConfig(hidden=hidden))
     with tqdm_progress(f"NAT {space} {rule}", steps, enabled=not quiet) as progress:
         manifest = train_and_save(space, reward, config, _command_line(), out=out, ship=ship, evaluator=evaluator,
                                   supernet_steps=supernet_steps, progress=progress)

@@ -7,9 +7,10 @@ Public API::
     t = transform("nb201", "|nor_conv_3x3~0|+|...|", ["keep", "skip", ...], rule="paper")
     t.transformed, t.valid, t.cost_before, t.cost_after, t.to_dict()
 
-Policies (GCN over the cell graph, REINFORCE) live in :mod:`nasviz.nat.policy` and :mod:`nasviz.nat.train`,
-rewards in :mod:`nasviz.nat.rewards`, evaluation in :mod:`nasviz.nat.evaluate`, saved models in
-:mod:`nasviz.nat.store`.
+Policies (GCN over the cell graph, REINFORCE) live in :mod:`nasviz.nat.policy` and :mod:`nasviz.nat.train` (torch),
+their torch-free inference (NumPy forward pass from ``policy.npz``) in :mod:`nasviz.nat.inference`, the cells'
+array view in :mod:`nasviz.nat.features`, rewards in :mod:`nasviz.nat.rewards`, evaluation in
+:mod:`nasviz.nat.evaluate`, saved models in :mod:`nasviz.nat.store`. Importing this package does not import torch.
 """
 
 from __future__ import annotations
