@@ -35,7 +35,7 @@ CACHE_PATHS: dict[str, Path] = {}
 def cache_path(part: str, tag: str = "") -> Path:
     return OUT_DIR / f"search_nb201_runs_{part}{'_' + tag if tag else ''}.json"
 REPORT = OUT_DIR / "search_nb201.md"
-STRATEGIES_A = ["random", "re", "ls", "tpe", "arch2vec-bo", "arch2vec-rl", "gp-bo", "agnet"]
+STRATEGIES_A = ["random", "re", "ls", "tpe", "arch2vec-bo", "arch2vec-rl", "gp-bo", "agnet", "agnet-8"]
 STRATEGIES_B = [("tpe", 0), ("re", 0), ("re", 1), ("ls", 0), ("arch2vec-bo", 0), ("gp-bo", 0), ("agnet", 0),
                 ("agnet", 1), ("random", 0)]
 LIMITS = [2.0, 4.0, 6.0, 8.0]

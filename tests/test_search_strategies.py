@@ -44,7 +44,8 @@ def _small_domain() -> list[str]:
 #: random walk here, so it gets the 258-cell domain.
 CASES = [("re", 160, 0, True, {}), ("ls", 120, 0, True, {}), ("tpe", 60, 0, True, {}),
          ("arch2vec-bo", 40, 0, True, {"epochs": 20, "hidden": 64}), ("arch2vec-rl", 160, 2, False, {}),
-         ("gp-bo", 40, 0, True, {"candidates": 500}), ("gp-bo", 40, 1, False, {})]
+         ("gp-bo", 40, 0, True, {"candidates": 500}), ("gp-bo", 40, 1, False, {}),
+         ("gp-bo", 40, 1, False, {"features": "paths", "refit_every": 4})]
 
 
 @pytest.mark.parametrize(("algo", "budget", "seed", "whole", "settings"), CASES, ids=[c[0] for c in CASES])
@@ -165,6 +166,34 @@ def test_gp_picks_the_linear_kernel_for_an_additive_function_and_is_uncertain_fa
         GaussianProcess().fit(np.zeros((1, 2)), np.zeros(1))
 
 
+def test_gp_reuses_given_hyper_parameters():
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, size=(30, 3))
+    y = np.sin(3 * x[:, 0]) + x[:, 1]
+    searched = GaussianProcess().fit(x, y)
+    reused = GaussianProcess().fit(x, y, hyper=searched.hyper)
+    assert reused.hyper == searched.hyper
+    assert np.allclose(reused.predict(x[:5])[0], searched.predict(x[:5])[0])
+    fixed = GaussianProcess().fit(x, y, hyper=(0.3, 0.0, 0.3))
+    assert fixed.hyper == (0.3, 0.0, 0.3) and fixed.log_marginal_likelihood <= searched.log_marginal_likelihood
+
+
+def test_path_encoding_of_nb201_and_nb101_cells():
+    moves = moves_for("nb201")
+    cell = NB201Cell(("nor_conv_3x3", "nor_conv_3x3", "nor_conv_3x3", "skip_connect", "none", "nor_conv_1x1"))
+    # paths 0->3, 0->1->3 (cut by none), 0->2->3, 0->1->2->3
+    assert sorted(moves.path_tokens(cell)) == sorted([("skip_connect",), ("nor_conv_3x3", "nor_conv_1x1"),
+                                                      ("nor_conv_3x3", "nor_conv_3x3", "nor_conv_1x1")])
+    from nasviz.spaces import nb101
+
+    nb101_moves = moves_for("nb101")
+    paths = nb101_moves.path_tokens(nb101_moves.random_cell(np.random.default_rng(0)))
+    assert paths and all(set(path) <= set(nb101.OPS) for path in paths)  # interior node ops only
+    strategy = build_strategy("gp-bo", "nb201", seed=0, settings={"features": "paths"})
+    x = strategy._matrix([cell])
+    assert x.shape == (1, 30 + 3) and x[0, 30:].tolist() == [1.0, 1.0, 1.0]
+
+
 def test_gp_bo_on_arch2vec_features_needs_the_embeddings(monkeypatch):
     write_onehot_embeddings()
     strategy = build_strategy("gp-bo", "nb201", seed=0, settings={"features": "arch2vec"})
@@ -174,6 +203,8 @@ def test_gp_bo_on_arch2vec_features_needs_the_embeddings(monkeypatch):
     assert len({c.index for c in proposal} | {c.index for c in cells}) == 22
     with pytest.raises(ConfigError, match="features must be"):
         build_strategy("gp-bo", "nb201", seed=0, settings={"features": "path"})
+    with pytest.raises(ConfigError, match="latency_model"):
+        build_strategy("gp-bo", "nb201", seed=0, settings={"latency_model": "sqrt"})
     import nasviz.encoders.store as encoder_store
 
     monkeypatch.setattr(encoder_store, "find_model_dir", lambda space, encoder: None)

@@ -17,8 +17,9 @@ SETTINGS = {
     "nao": {"initial_samples": 8, "round_size": 8, "epochs": 4, "top_k": 8, "max_step": 20},
     "agnet": {"initial_samples": 8, "round_size": 8, "retrain_epochs": 1, "candidates": 30, "max_batches": 2},
     "agnet-xgb": {"initial_samples": 8, "round_size": 8, "retrain_epochs": 1, "candidates": 30, "max_batches": 2},
+    "agnet-8": {"initial_samples": 8, "retrain_epochs": 1, "candidates": 30, "max_batches": 2},  # its own rounds of 8
 }
-MODEL = {"nao": "nao", "agnet": "agnet", "agnet-xgb": "agnet"}
+MODEL = {"nao": "nao", "agnet": "agnet", "agnet-xgb": "agnet", "agnet-8": "agnet"}
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +48,7 @@ def _run(algo: str, budget: int, seed: int, domain: list[str] | None):
     return result, runner.store.queries(result.run_id), objective
 
 
-@pytest.mark.parametrize("algo", ["nao", "agnet", "agnet-xgb"])
+@pytest.mark.parametrize("algo", ["nao", "agnet", "agnet-xgb", "agnet-8"])
 def test_model_strategy_finds_the_optimum_of_a_small_domain(algo: str) -> None:
     _needs_model(algo)
     domain = _domain()
@@ -63,7 +64,7 @@ def test_model_strategy_finds_the_optimum_of_a_small_domain(algo: str) -> None:
     assert result.summary["best"]["signal"] == pytest.approx(score(best))
 
 
-@pytest.mark.parametrize("algo", ["nao", "agnet", "agnet-xgb"])
+@pytest.mark.parametrize("algo", ["nao", "agnet", "agnet-xgb", "agnet-8"])
 def test_model_strategy_same_seed_same_queries(algo: str) -> None:
     _needs_model(algo)
     budget = 16
@@ -73,3 +74,12 @@ def test_model_strategy_same_seed_same_queries(algo: str) -> None:
     assert first == second
     assert first != other
     assert len(set(first)) == budget
+
+
+def test_agnet_8_is_agnet_with_rounds_of_8() -> None:
+    from nasviz.search import strategy_class, strategy_names
+
+    assert "agnet-8" in strategy_names()
+    cls, base = strategy_class("agnet-8"), strategy_class("agnet")
+    assert issubclass(cls, base)
+    assert cls.defaults == {**base.defaults, "round_size": 8, "retrain_epochs": 8}

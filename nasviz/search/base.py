@@ -201,6 +201,7 @@ _REGISTRY: dict[str, str] = {
     "gp-bo": "nasviz.search.strategies.gp_bo:GPBO",
     "nao": "nasviz.search.strategies.nao:NAOSearch",
     "agnet": "nasviz.search.strategies.agnet:AGNetSearch",
+    "agnet-8": "nasviz.search.strategies.agnet:AGNetSmallRoundsSearch",
     "agnet-xgb": "nasviz.search.strategies.agnet:AGNetXGBSearch",
 }
 _ALIASES = {"rs": "random", "random-search": "random", "evolution": "re", "regularized-evolution": "re",

@@ -106,6 +106,13 @@ def regression_targets(observations: Sequence[Observation], constraint: Constrai
     return -joint
 
 
+def latency_targets(observations: Sequence[Observation]) -> np.ndarray:
+    """Latencies for a latency surrogate; a missing one counts as 10x the largest seen."""
+    lat = np.array([o.latency if o.latency is not None else math.inf for o in observations], dtype=float)
+    finite = np.isfinite(lat)
+    return np.where(finite, lat, np.nanmax(lat[finite], initial=1.0) * 10)
+
+
 def log_latency_targets(observations: Sequence[Observation]) -> np.ndarray:
     """Log latencies for a latency surrogate; a missing one counts as 10x the largest seen."""
     lat = np.array([o.latency if o.latency is not None else math.inf for o in observations], dtype=float)

@@ -46,7 +46,9 @@ class GaussianProcess:
             raise ConfigError("GP linear-kernel weights must lie in [0, 1]")
         self.linear_weights = linear_weights
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> GaussianProcess:
+    def fit(self, x: np.ndarray, y: np.ndarray, hyper: tuple[float, float, float] | None = None) -> GaussianProcess:
+        """Fit to ``x``, ``y``; ``hyper`` = (length scale, linear weight, noise) skips the grid search
+        (e.g. the :attr:`hyper` of an earlier fit; the signal variance is still profiled)."""
         x = np.asarray(x, dtype=np.float64)
         y = np.asarray(y, dtype=np.float64)
         if len(x) < 2 or len(x) != len(y):
@@ -59,11 +61,12 @@ class GaussianProcess:
             self._dot_scale = max(float((x * x).sum(1).mean()), 1e-12)
             linear = x @ x.T / self._dot_scale
             best = None
-            for length_scale in self.length_scales:
+            length_scales = (hyper[0],) if hyper else self.length_scales
+            for length_scale in length_scales:
                 matern = matern52(sq, length_scale)
-                for weight in self.linear_weights:
+                for weight in ((hyper[1],) if hyper else self.linear_weights):
                     base = (1.0 - weight) * matern + weight * linear
-                    for noise in self.noises:
+                    for noise in ((hyper[2],) if hyper else self.noises):
                         try:
                             factor = cho_factor(base + noise * np.eye(n), lower=True)
                         except np.linalg.LinAlgError:
@@ -73,15 +76,30 @@ class GaussianProcess:
                         lml = -0.5 * n * np.log(signal_var) - float(np.log(np.diag(factor[0])).sum())
                         if best is None or lml > best[0]:
                             best = (lml, length_scale, weight, noise, factor, alpha, signal_var)
+        if best is None and hyper is not None:
+            return self.fit(x, y)
         if best is None:
             raise ConfigError("the GP kernel matrix is singular for every length scale and noise level tried")
         (self.log_marginal_likelihood, self.length_scale, self.linear_weight, self.noise, self._factor, self._alpha,
          self.signal_var) = best
         self._x = x
+        self._integer_inputs = bool(np.array_equal(x, np.rint(x)))
+        self._k_inv: np.ndarray | None = None
         return self
 
+    @property
+    def hyper(self) -> tuple[float, float, float]:
+        """The fitted (length scale, linear weight, noise)."""
+        return (self.length_scale, self.linear_weight, self.noise)
+
     def _cross_kernel(self, x: np.ndarray) -> np.ndarray:
-        matern = matern52(squared_distances(x, self._x), self.length_scale)
+        sq = squared_distances(x, self._x)
+        if self._integer_inputs and np.array_equal(x, np.rint(x)):
+            # integer encodings (one-hot, counts): few distinct distances, so look the kernel up
+            steps = np.rint(sq).astype(np.int64)
+            matern = matern52(np.arange(int(steps.max(initial=0)) + 1, dtype=np.float64), self.length_scale)[steps]
+        else:
+            matern = matern52(sq, self.length_scale)
         if self.linear_weight == 0.0:
             return matern
         return (1.0 - self.linear_weight) * matern + self.linear_weight * (x @ self._x.T / self._dot_scale)
@@ -91,7 +109,10 @@ class GaussianProcess:
         with threadpool_limits(limits=1):
             k = self._cross_kernel(x)
             mean = k @ self._alpha
-            v = solve_triangular(self._factor[0], k.T, lower=True, check_finite=False)
+            if self._k_inv is None:  # (K + noise I)^-1 once per fit: a matrix product per prediction is faster
+                l_inv = solve_triangular(self._factor[0], np.eye(len(self._x)), lower=True, check_finite=False)
+                self._k_inv = l_inv.T @ l_inv
+            explained = np.einsum("ij,ij->i", k @ self._k_inv, k)
             prior = (1.0 - self.linear_weight) + self.linear_weight * (x * x).sum(1) / self._dot_scale
-            var = self.signal_var * np.maximum(prior + self.noise - (v * v).sum(0), 1e-12)
+            var = self.signal_var * np.maximum(prior + self.noise - explained, 1e-12)
         return mean * self.y_std + self.y_mean, var * self.y_std**2

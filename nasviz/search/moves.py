@@ -45,6 +45,33 @@ class SpaceMoves:
             return list(self.space.neighbours(cell))
         raise ConfigError(f"space {self.name} has no neighbourhood yet; use random or tpe")
 
+    def path_tokens(self, cell: Any) -> list[tuple[str, ...]]:
+        """The op sequence of every input-to-output path of the cell's graph (the path encoding of
+        BANANAS, White et al. 2021), read from ``to_networkx``: edge ops (``op`` edge attribute) and
+        interior node ops (``op`` node attribute of nodes whose role is ``op``) in path order. Paths
+        through a ``none`` (zero) op carry nothing and are left out; pruned nodes are skipped."""
+        import networkx as nx
+
+        graph = self.space.to_networkx(cell)
+        roles = nx.get_node_attributes(graph, "role")
+        sources = [v for v, role in roles.items() if role == "input"]
+        sinks = [v for v, role in roles.items() if role == "output"]
+        out = []
+        for source in sources:
+            for sink in sinks:
+                for path in nx.all_simple_paths(graph, source, sink):
+                    if any(graph.nodes[v].get("pruned") for v in path):
+                        continue
+                    tokens: list[str] = []
+                    for a, b in zip(path, path[1:], strict=False):
+                        if (op := graph.edges[a, b].get("op")) is not None:
+                            tokens.append(str(op))
+                        if b != sink and roles.get(b) == "op" and graph.nodes[b].get("op") is not None:
+                            tokens.append(str(graph.nodes[b]["op"]))
+                    if "none" not in tokens:
+                        out.append(tuple(tokens))
+        return out
+
     def param_choices(self) -> dict[str, list[str]]:
         if hasattr(self.space, "search_params"):
             return dict(self.space.search_params())
