@@ -333,7 +333,7 @@ def test_cosine_schedule_decays_to_zero_and_defaults_stay_constant() -> None:
     assert cosine[0]["lr"] == pytest.approx(0.005, rel=0.05) and cosine[-1]["lr"] == pytest.approx(0.0, abs=1e-9)
     _, constant = train_autoencoder(TrainConfig("arch2vec", "nb201", epochs=2, seed=0, batch_size=8), data)
     assert [h["lr"] for h in constant] == [1e-3, 1e-3]
-    assert TrainConfig("arch2vec", "nb101").to_dict()["lr_schedule"] == "constant"
+    assert TrainConfig("arch2vec", "nb201").lr_schedule == "constant" and TrainConfig("arch2vec", "nb101").lr_schedule == "cosine"
     with pytest.raises(ConfigError, match="KL weight"):
         TrainConfig("arch2vec", "nb201", model={"kl_weight": -1.0})
 

@@ -20,12 +20,13 @@ encoders_app = typer.Typer(help="Architecture encoders: train (arch2vec, gae, vg
 def train(
     name: str = typer.Argument(..., help="arch2vec, gae, vgae or raw"),
     space: str = typer.Option("nb201", "--space", help="search space: nb201, nb101 or darts"),
-    epochs: int = typer.Option(None, "--epochs", help="training epochs (default: nb201 15, nb101 24, darts 10)"),
+    epochs: int = typer.Option(None, "--epochs", help="training epochs (default: nb201 15, nb101 60, darts 10)"),
     seed: int = typer.Option(None, "--seed", help="random seed (default: nb201 3, others 1)"),
     sample_size: int = typer.Option(None, "--sample-size", help="cells sampled for nb101/darts (default 100000)"),
     batch_size: int = typer.Option(None, "--batch-size", help="graphs per step (default 32; nb101 128)"),
     lr: float = typer.Option(None, "--lr", help="Adam learning rate (default 1e-3; nb101 2e-3)"),
-    lr_schedule: str = typer.Option("constant", "--lr-schedule", help="constant, or cosine decay to 0 over all steps"),
+    lr_schedule: str = typer.Option(None, "--lr-schedule",
+                                    help="constant, or cosine decay to 0 over all steps (default constant; nb101 cosine)"),
     kl_weight: float = typer.Option(None, "--kl-weight", help="weight of the KL term (default 0.25 on nb201/nb101)"),
     out: Path = typer.Option(None, "--out", help="model directory (default NASVIZ_HOME/models/<space>/<name>)"),
     threads: int = typer.Option(1, "--threads", help="torch CPU threads"),
@@ -44,7 +45,7 @@ def train(
         emit(_summary(manifest), as_json, lambda s: json.dumps(s, indent=2, default=str))
         return
     cfg = TrainConfig(name.lower(), space, epochs=epochs, seed=seed, sample_size=sample_size, threads=threads,
-                      batch_size=batch_size, learning_rate=lr, lr_schedule=lr_schedule.lower(),
+                      batch_size=batch_size, learning_rate=lr, lr_schedule=lr_schedule.lower() if lr_schedule else None,
                       model={} if kl_weight is None else {"kl_weight": kl_weight})
     options = {"--space": space, "--epochs": epochs, "--seed": seed, "--sample-size": sample_size, "--batch-size": batch_size,
                "--lr": lr, "--lr-schedule": lr_schedule, "--kl-weight": kl_weight, "--threads": threads, "--out": out}
