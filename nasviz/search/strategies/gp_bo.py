@@ -13,14 +13,14 @@ of the cell's graph, so the model sees which ops act in series.
 
 Under a latency constraint a second GP models the latency and the acquisition is constrained EI,
 ``EI * P(latency <= L)`` (Gardner et al., 2014); before any feasible cell is seen it is
-``P(latency <= L)`` alone. ``min_feasible_probability`` > 0 skips
-candidates whose ``P(latency <= L)`` is below it (unless none reaches it). ``latency_model``: the latency
-GP models log-latencies (default) or raw latencies; on NB201/Pixel 3 raw latencies are closer to additive
-over the ops, while log-latencies are dominated by the near-zero latencies of cut-off cells (fitted on 100
-random cells, the Brier score of ``latency <= 6 ms`` is 0.06 raw against 0.12 log).
-With Joint=1 the
-regression target is AG-Net's joint rank score. ``refit_every`` > 1 reuses the GP hyper-parameters
-between grid searches (faster, slightly different proposals).
+``P(latency <= L)`` alone. ``latency_model``: the latency GP models log-latencies (default) or raw
+latencies; on NB201/Pixel 3 raw latencies are closer to additive over the ops, while log-latencies are
+dominated by the near-zero latencies of cut-off cells (fitted on 100 random cells, the Brier score of
+``latency <= 6 ms`` is 0.06 raw against 0.12 log). ``min_feasible_probability`` > 0 skips candidates
+whose ``P(latency <= L)`` is below it unless none reaches it (0.5 raises the feasibility ratio a lot but
+loses accuracy at tight limits). With Joint=1 the regression target is AG-Net's joint rank score.
+``refit_every`` > 1 reuses the GP hyper-parameters between grid searches (faster, slightly different
+proposals).
 """
 
 from __future__ import annotations
