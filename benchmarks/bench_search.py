@@ -195,6 +195,9 @@ def target_lines_a(cache: dict, min_seeds: int = 20) -> list[str]:
         met = others[best] >= goal and others[best] > means["tpe"][q]
         out.append(f"- @{q}: best nasviz strategy {best} {others[best]:.3f} (goal >= {goal:.2f}), TPE {means['tpe'][q]:.3f}: "
                    f"{'met' if met else 'NOT met'}")
+    both = [a for a, m in means.items() if a != "tpe" and m[100] >= 94.30 and m[192] >= 94.36
+            and m[100] > means["tpe"][100] and m[192] > means["tpe"][192]]
+    out.append(f"- one strategy meeting both: {', '.join(both) if both else 'none'}")
     return ["Target check (strategies with >= 20 seeds):", "", *out]
 
 
