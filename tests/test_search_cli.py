@@ -52,3 +52,10 @@ def test_errors_exit_2_with_a_message():
         out = runner.invoke(app, args)
         assert out.exit_code == 2, (args, out.output)
         assert message in out.output
+
+
+def test_algo_help_names_every_registered_strategy():
+    from nasviz.cli.search import ALGO_CHOICES
+    from nasviz.search.base import strategy_names
+
+    assert [name.strip() for name in ALGO_CHOICES.split(",")] == list(strategy_names())

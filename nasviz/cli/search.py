@@ -13,6 +13,10 @@ from nasviz.cli.common import JSON_OPTION, emit, handles_errors
 from nasviz.errors import ConfigError
 from nasviz.progress import tqdm_progress
 
+#: the registered strategies (nasviz.search.base.strategy_names, spelled out: importing the search package
+#: at CLI start-up costs seconds); tests/test_search_cli.py checks the two agree
+ALGO_CHOICES = "random, re, ls, tpe, arch2vec-bo, arch2vec-rl, gp-bo, nao, agnet, agnet-8, agnet-xgb"
+
 runs_app = typer.Typer(help="Stored search runs: list, show, export, resume.", no_args_is_help=True)
 
 
@@ -63,7 +67,7 @@ def format_report(report: dict[str, Any]) -> str:
 def search_command(
     space: str = typer.Option("nb201", "--space", help="Search space."),
     dataset: str = typer.Option("cifar10", "--dataset", help="Dataset of the benchmark metrics."),
-    algo: str = typer.Option("random", "--algo", help="Strategy: random, re, ls, tpe, arch2vec-bo, arch2vec-rl."),
+    algo: str = typer.Option("random", "--algo", help=f"Strategy: {ALGO_CHOICES}."),
     budget: int = typer.Option(192, "--budget", help="Queries per run."),
     seeds: int = typer.Option(1, "--seeds", help="Number of seeds (runs)."),
     seed_start: int = typer.Option(0, "--seed-start", help="First seed."),
