@@ -234,3 +234,15 @@ def test_strategies_run_on_nb101_through_its_moves(algo):
     neighbours = moves_for("nb101").neighbours(chain)
     assert len({space.cell_id(c) for c in neighbours}) == len(neighbours) > 0
     assert all(space.is_valid(c).valid and space.cell_id(c) != space.cell_id(chain) for c in neighbours)
+
+
+def test_gp_rbf_kernel_and_unknown_kernel():
+    from nasviz.errors import ConfigError
+    from nasviz.search.gp import GaussianProcess
+
+    x = np.linspace(-2, 2, 30)[:, None]
+    y = np.sin(x[:, 0])
+    mean, var = GaussianProcess(kernel="rbf").fit(x, y).predict(np.array([[0.5]]))
+    assert abs(mean[0] - np.sin(0.5)) < 0.05 and var[0] < 0.01
+    with pytest.raises(ConfigError, match="unknown GP kernel"):
+        GaussianProcess(kernel="cosine")

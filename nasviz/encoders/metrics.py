@@ -133,46 +133,27 @@ GP_LENGTH_FACTORS = tuple(float(v) for v in np.geomspace(0.1, 10.0, 21))
 GP_NOISES = (1e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0)
 
 
-def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T, 0.0)
-
-
 def gp_fit_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, dict[str, float]]:
-    """Zero-mean GP with an isotropic RBF kernel on standardised targets; the length scale and noise are the
-    log-marginal-likelihood maximum over a grid (signal variance profiled out in closed form).
+    """Zero-mean GP with an isotropic RBF kernel on standardised targets (:class:`nasviz.search.gp.GaussianProcess`);
+    the length scale (in multiples of the training embeddings' median pairwise distance) and noise are the
+    log-marginal-likelihood maximum over a grid, the signal variance profiled out in closed form.
 
     A bounded grid instead of gradient ascent: scikit-learn's optimiser often stops at a tiny length scale
     (the training cells interpolated, the mean predicted everywhere else), which scores every encoder alike.
     Returns the predictions at ``x_test`` and the chosen hyper-parameters.
     """
-    from scipy.linalg import cho_factor, cho_solve
-    from threadpoolctl import threadpool_limits
+    from nasviz.search.gp import GaussianProcess, squared_distances
 
-    mean, std = float(y_train.mean()), float(y_train.std()) or 1.0
-    target = (y_train - mean) / std
-    n = len(target)
-    with threadpool_limits(1):  # small matrices: threads only add contention
-        sq = _squared_distances(x_train, x_train)
-        median = float(np.median(np.sqrt(sq[np.triu_indices(n, 1)]))) or 1.0
-        best: tuple | None = None
-        for factor in GP_LENGTH_FACTORS:
-            kernel = np.exp(-0.5 * sq / (factor * median) ** 2)
-            for noise in GP_NOISES:
-                try:
-                    chol = cho_factor(kernel + noise * np.eye(n), lower=True)
-                except np.linalg.LinAlgError:
-                    continue
-                alpha = cho_solve(chol, target)
-                signal = max(float(target @ alpha) / n, 1e-12)
-                lml = -0.5 * n * np.log(signal) - float(np.log(np.diag(chol[0])).sum())
-                if best is None or lml > best[0]:
-                    best = (lml, factor * median, noise, alpha, signal)
-        if best is None:
-            raise DataError("the predictive-power GP kernel is singular for every length scale and noise tried")
-        lml, length, noise, alpha, signal = best
-        pred = np.exp(-0.5 * _squared_distances(x_test, x_train) / length**2) @ alpha
-    return pred * std + mean, {"length_scale": length, "length_scale_over_median": length / median, "noise": noise,
-                               "signal_variance": signal, "log_marginal_likelihood": lml}
+    n = len(x_train)
+    median = float(np.median(np.sqrt(squared_distances(x_train, x_train)[np.triu_indices(n, 1)]))) or 1.0
+    try:
+        gp = GaussianProcess(length_scales=tuple(f * median for f in GP_LENGTH_FACTORS), noises=GP_NOISES,
+                             kernel="rbf").fit(x_train, y_train)
+    except ConfigError as exc:
+        raise DataError(f"predictive-power GP: {exc}") from exc
+    pred, _ = gp.predict(x_test)
+    return pred, {"length_scale": gp.length_scale, "length_scale_over_median": gp.length_scale / median,
+                  "noise": gp.noise, "signal_variance": gp.signal_var, "log_marginal_likelihood": gp.log_marginal_likelihood}
 
 
 def predictive_power(embeddings: np.ndarray, accuracy: np.ndarray, train_size: int = 250, seeds: Sequence[int] = range(10),

@@ -1,6 +1,6 @@
 """Gaussian-process regression for the BO strategies, written for nasviz.
 
-A zero-mean GP on standardised targets. The kernel mixes a Matern-5/2 kernel on Euclidean distance
+A zero-mean GP on standardised targets. The kernel mixes a Matern-5/2 kernel (or an RBF, ``kernel="rbf"``) on Euclidean distance
 with a linear (dot-product) kernel: ``(1 - w) * matern(d / l) + w * <x, x'> / s``. On one-hot cell
 encodings the dot product counts the matching ops, so the linear part is an additive model over
 edges (it generalises "this op on this edge is good" across the space, as TPE's factorised model
@@ -32,12 +32,24 @@ def matern52(sq_dist: np.ndarray, length_scale: float) -> np.ndarray:
     return (1.0 + r + r * r / 3.0) * np.exp(-r)
 
 
+def rbf(sq_dist: np.ndarray, length_scale: float) -> np.ndarray:
+    return np.exp(-0.5 * sq_dist / length_scale**2)
+
+
+#: stationary kernels of squared distance and length scale (unit variance)
+KERNELS = {"matern52": matern52, "rbf": rbf}
+
+
 class GaussianProcess:
     """GP regression; ``fit(x, y)`` then ``predict(x)`` -> mean and variance in the targets' units."""
 
     def __init__(self, length_scales: tuple[float, ...] = DEFAULT_LENGTH_SCALES,
                  noises: tuple[float, ...] = DEFAULT_NOISES,
-                 linear_weights: tuple[float, ...] = DEFAULT_LINEAR_WEIGHTS) -> None:
+                 linear_weights: tuple[float, ...] = DEFAULT_LINEAR_WEIGHTS, kernel: str = "matern52") -> None:
+        if kernel not in KERNELS:
+            raise ConfigError(f"unknown GP kernel {kernel!r}; choose {' or '.join(KERNELS)}")
+        self.kernel = kernel
+        self._stationary = KERNELS[kernel]
         if not length_scales or not noises or min(length_scales) <= 0 or min(noises) <= 0:
             raise ConfigError("a GP needs positive length scales and noise levels to choose from")
         self.length_scales = length_scales
@@ -63,9 +75,9 @@ class GaussianProcess:
             best = None
             length_scales = (hyper[0],) if hyper else self.length_scales
             for length_scale in length_scales:
-                matern = matern52(sq, length_scale)
+                stationary = self._stationary(sq, length_scale)
                 for weight in ((hyper[1],) if hyper else self.linear_weights):
-                    base = (1.0 - weight) * matern + weight * linear
+                    base = (1.0 - weight) * stationary + weight * linear
                     for noise in ((hyper[2],) if hyper else self.noises):
                         try:
                             factor = cho_factor(base + noise * np.eye(n), lower=True)
@@ -97,12 +109,12 @@ class GaussianProcess:
         if self._integer_inputs and np.array_equal(x, np.rint(x)):
             # integer encodings (one-hot, counts): few distinct distances, so look the kernel up
             steps = np.rint(sq).astype(np.int64)
-            matern = matern52(np.arange(int(steps.max(initial=0)) + 1, dtype=np.float64), self.length_scale)[steps]
+            stationary = self._stationary(np.arange(int(steps.max(initial=0)) + 1, dtype=np.float64), self.length_scale)[steps]
         else:
-            matern = matern52(sq, self.length_scale)
+            stationary = self._stationary(sq, self.length_scale)
         if self.linear_weight == 0.0:
-            return matern
-        return (1.0 - self.linear_weight) * matern + self.linear_weight * (x @ self._x.T / self._dot_scale)
+            return stationary
+        return (1.0 - self.linear_weight) * stationary + self.linear_weight * (x @ self._x.T / self._dot_scale)
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         x = np.asarray(x, dtype=np.float64)
