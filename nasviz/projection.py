@@ -33,8 +33,9 @@ from typing import Any
 
 import numpy as np
 
-from nasviz.encoders.store import EmbeddingSet, atomic_write_bytes, find_model_dir, load_embeddings
+from nasviz.encoders.store import EmbeddingSet, find_model_dir, load_embeddings
 from nasviz.errors import ConfigError, DataError
+from nasviz.fileio import atomic_write_bytes
 from nasviz.paths import PROJECT_ROOT, home_dir
 from nasviz.progress import ProgressCallback, no_progress
 

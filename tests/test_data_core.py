@@ -146,7 +146,7 @@ def test_failed_write_leaves_previous_table(monkeypatch: pytest.MonkeyPatch) -> 
         raise OSError("disk full")
 
     with monkeypatch.context() as patch:
-        patch.setattr("nasviz.data.store.os.replace", crash)
+        patch.setattr("nasviz.fileio.os.replace", crash)  # the shared atomic write
         with pytest.raises(OSError):
             save_table(_table([10.0, 20.0], [1.0, 2.0]))
     assert table_path("nb201").read_bytes() == before

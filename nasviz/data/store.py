@@ -10,7 +10,6 @@ previous table intact. Loads are cached in-process, keyed on the file's size and
 from __future__ import annotations
 
 import json
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import numpy as np
 from nasviz.data.metrics import MetricSpec, normalize_dataset, normalize_split
 from nasviz.data.table import BenchmarkTable
 from nasviz.errors import ConfigError, DataError
+from nasviz.fileio import atomic_write_bytes
 from nasviz.paths import home_dir
 
 FORMAT_VERSION = 1
@@ -85,18 +85,6 @@ def _metadata(table: BenchmarkTable) -> dict[str, Any]:
             "repeats": {key: int(v.shape[1]) for key, v in table.repeats.items()}}
 
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def save_table(table: BenchmarkTable) -> Path:
     """Write ``table`` atomically (replacing any previous table of its space). Returns the path."""
     import pyarrow as pa
@@ -114,8 +102,8 @@ def save_table(table: BenchmarkTable) -> Path:
     path = table_path(space)
     sink = pa.BufferOutputStream()
     pq.write_table(arrow, sink, compression="zstd")
-    _atomic_write_bytes(path, sink.getvalue().to_pybytes())
-    _atomic_write_bytes(sidecar_path(space), json.dumps(meta, indent=2).encode())
+    atomic_write_bytes(path, sink.getvalue().to_pybytes())
+    atomic_write_bytes(sidecar_path(space), json.dumps(meta, indent=2).encode())
     with _LOCK:
         _CACHE.pop(str(path), None)
     return path

@@ -13,8 +13,6 @@ Layout of one model directory (``models/<space>/<encoder>/`` shipped with nasviz
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from nasviz.errors import DataError, NasvizError
+from nasviz.fileio import atomic_write_bytes
 from nasviz.paths import MODELS_DIR, home_dir
 
 #: embeddings.npz arrays named so hold cells (see EmbeddingSet.cell_arrays)
@@ -60,19 +59,6 @@ def available_encoders(space: str) -> list[str]:
         if root.is_dir():
             names.update(p.name for p in root.iterdir() if (p / "manifest.json").exists())
     return sorted(names)
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write a file through a temporary file and an atomic rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass

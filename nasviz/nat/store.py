@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nasviz.errors import DataError
+from nasviz.fileio import atomic_write_bytes
 from nasviz.nat.cells import CellAdapter, get_adapter
 from nasviz.nat.inference import NumpyPolicy, PolicyConfig, read_npz_weights, weights_to_npz_bytes
 from nasviz.nat.rules import check_rule
@@ -57,20 +56,6 @@ def find_policy_dir(space: str, rule: str) -> Path | None:
         if (path / MANIFEST).exists() and (path / CHECKPOINT).exists():
             return path
     return None
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder (readers never see a partial file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    path.chmod(0o644)  # readable model files (temporary files are created 0600)
 
 
 @dataclass
