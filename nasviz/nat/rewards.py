@@ -11,11 +11,10 @@ chance accuracy of a constant network (NB201 degenerate cells are in the table a
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
-import os
 import re
-import tempfile
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from nasviz.errors import ConfigError, DataError
+from nasviz.fileio import atomic_write_bytes
 
 #: the issue's training and evaluation metrics on NB201
 NB201_TRAIN_METRIC = "accuracy/cifar10/valid/12ep"
@@ -111,16 +111,10 @@ def nb201_column(metric: str) -> tuple[np.ndarray, str, str]:
     table = load_table("nb201")
     key = table.metric(metric).key
     values = _nb201_column_by_code(table, key)
-    try:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        np.savez(buffer, stamp=stamp, values=values, key=np.array(key), data_version=np.array(table.data_version))
-        fd, tmp = tempfile.mkstemp(dir=cache.parent, prefix=f".{cache.name}.", suffix=".tmp")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(buffer.getvalue())
-        os.replace(tmp, cache)
-    except OSError:  # a read-only home: no cache, same values
-        pass
+    buffer = io.BytesIO()
+    np.savez(buffer, stamp=stamp, values=values, key=np.array(key), data_version=np.array(table.data_version))
+    with contextlib.suppress(OSError):  # a read-only home: no cache, same values
+        atomic_write_bytes(cache, buffer.getvalue())
     return values, key, table.data_version
 
 
