@@ -114,10 +114,8 @@ def latency_targets(observations: Sequence[Observation]) -> np.ndarray:
 
 
 def log_latency_targets(observations: Sequence[Observation]) -> np.ndarray:
-    """Log latencies for a latency surrogate; a missing one counts as 10x the largest seen."""
-    lat = np.array([o.latency if o.latency is not None else math.inf for o in observations], dtype=float)
-    finite = np.isfinite(lat)
-    return np.log(np.where(finite, np.maximum(lat, 1e-6), np.nanmax(lat[finite], initial=1.0) * 10))
+    """Log latencies for a latency surrogate (:func:`latency_targets`, floored at 1e-6 ms)."""
+    return np.log(np.maximum(latency_targets(observations), 1e-6))
 
 
 def best_index(signals: Sequence[float], feasible: Sequence[bool] | None = None) -> int | None:
