@@ -246,3 +246,15 @@ def test_gp_rbf_kernel_and_unknown_kernel():
     assert abs(mean[0] - np.sin(0.5)) < 0.05 and var[0] < 0.01
     with pytest.raises(ConfigError, match="unknown GP kernel"):
         GaussianProcess(kernel="cosine")
+
+
+def test_setting_of_the_wrong_kind_fails_before_the_run():
+    from nasviz.errors import ConfigError
+    from nasviz.search.base import check_setting_type
+
+    check_setting_type("gp-bo", "xi", 1, 0.0)  # an int where the default is a float is a number
+    check_setting_type("gp-bo", "linear_weights", [0.0, 0.5], [0.0, 0.25])
+    for value, default, kind in (("abc", 0.0, "a number"), (True, 16, "a number"), (3, "log", "text"),
+                                 (0.5, [0.0], "a list"), (1, False, "true or false")):
+        with pytest.raises(ConfigError, match=f"must be {kind}"):
+            check_setting_type("gp-bo", "key", value, default)

@@ -50,6 +50,22 @@ class SearchContext:
     resources: dict[str, Any] = field(default_factory=dict)
 
 
+def check_setting_type(strategy: str, key: str, value: Any, default: Any) -> None:
+    """ConfigError unless ``value`` has the kind of its default (a number for a number, text for text, a flag for a
+    flag, a list for a list; anything where the default is None), so a typo fails before a run starts."""
+    if default is None:
+        return
+    kinds = ((bool, "true or false"), ((int, float), "a number"), (str, "text"), ((list, tuple), "a list"))
+    for kind, label in kinds:
+        if isinstance(default, kind):
+            is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            fits = isinstance(value, bool) if kind is bool else is_number if label == "a number" else isinstance(value, kind)
+            if not fits:
+                raise ConfigError(f"setting {key} of strategy {strategy} must be {label} (default {default!r}), "
+                                  f"got {value!r}")
+            return
+
+
 class Strategy(ABC):
     """Seeded ask/tell search strategy.
 
@@ -67,6 +83,8 @@ class Strategy(ABC):
         if unknown:
             raise ConfigError(f"unknown setting(s) {', '.join(sorted(unknown))} for strategy {self.name}; "
                               f"known: {', '.join(sorted(self.defaults)) or 'none'}")
+        for key, value in settings.items():
+            check_setting_type(self.name, key, value, self.defaults[key])
         self.settings: dict[str, Any] = {**self.defaults, **settings}
         self.context = context
         self.moves = context.moves
