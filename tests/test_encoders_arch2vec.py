@@ -306,6 +306,26 @@ def test_gcn_encoder_variants_and_kl_weight() -> None:
     assert loss3.item() - loss1.item() == pytest.approx(2 * parts1["kl"], rel=1e-4)
 
 
+def test_node_position_separates_nodes_gin_cannot_tell_apart() -> None:
+    """Two parallel conv3x3 branches (input -> a, b -> output) are 1-WL twins: without positions GIN gives them the
+    same mu, so sigmoid(z_a . z_b) > 0.5 decodes an edge a -> b that is not there; with node positions they differ."""
+    adj = torch.zeros(1, 4, 4)
+    adj[0, 0, 1] = adj[0, 0, 2] = adj[0, 1, 3] = adj[0, 2, 3] = 1
+    ops = torch.zeros(1, 4, 5)
+    ops[0, [0, 1, 2, 3], [0, 2, 2, 4]] = 1
+    for position in (False, True):
+        torch.manual_seed(0)
+        model = GraphAutoencoder(ModelConfig("arch2vec", 4, 5, node_position=position)).eval()
+        assert model.cfg.input_dim == 5 + 4 * position
+        mu, _ = model.encode(adj, ops)
+        twins_equal = torch.allclose(mu[0, 1], mu[0, 2])
+        assert twins_equal is not position
+        if not position:  # the inner product of equal vectors is positive: a phantom edge 1 -> 2
+            adj_prob, _ = model.decode_probs(mu)
+            assert adj_prob[0, 1, 2] > 0.5
+    assert ModelConfig("arch2vec", 4, 5).node_position is False  # old manifests load as before
+
+
 def test_cli_training_options_reach_config_and_manifest(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
@@ -313,14 +333,14 @@ def test_cli_training_options_reach_config_and_manifest(tmp_path: Path) -> None:
 
     out = tmp_path / "raw"
     args = ["encoders", "train", "raw", "--space", "nb201", "--batch-size", "64", "--lr", "0.0005", "--lr-schedule", "cosine",
-            "--kl-weight", "0.5", "--out", str(out), "--quiet", "--json"]
+            "--kl-weight", "0.5", "--node-position", "--out", str(out), "--quiet", "--json"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     manifest = json.loads((out / "manifest.json").read_text())
     config = manifest["config"]
     assert (config["batch_size"], config["learning_rate"], config["lr_schedule"]) == (64, 0.0005, "cosine")
-    assert config["model"]["kl_weight"] == 0.5
-    for option in ("--batch-size 64", "--lr 0.0005", "--lr-schedule cosine", "--kl-weight 0.5"):
+    assert config["model"]["kl_weight"] == 0.5 and config["model"]["node_position"] is True
+    for option in ("--batch-size 64", "--lr 0.0005", "--lr-schedule cosine", "--kl-weight 0.5", "--node-position"):
         assert option in manifest["command"]
     bad = CliRunner().invoke(app, ["encoders", "train", "arch2vec", "--space", "nb201", "--lr-schedule", "step"])
     assert bad.exit_code == 2 and "schedule" in bad.output

@@ -28,6 +28,9 @@ def train(
     lr_schedule: str = typer.Option(None, "--lr-schedule",
                                     help="constant, or cosine decay to 0 over all steps (default constant; nb101 cosine)"),
     kl_weight: float = typer.Option(None, "--kl-weight", help="weight of the KL term (default 0.25 on nb201/nb101)"),
+    node_position: bool = typer.Option(None, "--node-position/--no-node-position",
+                                       help="give the encoder each node's index besides its op (breaks the ties that "
+                                            "keep GIN from reconstructing symmetric cells)"),
     out: Path = typer.Option(None, "--out", help="model directory (default NASVIZ_HOME/models/<space>/<name>)"),
     threads: int = typer.Option(1, "--threads", help="torch CPU threads"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
@@ -46,11 +49,13 @@ def train(
         return
     cfg = TrainConfig(name.lower(), space, epochs=epochs, seed=seed, sample_size=sample_size, threads=threads,
                       batch_size=batch_size, learning_rate=lr, lr_schedule=lr_schedule.lower() if lr_schedule else None,
-                      model={} if kl_weight is None else {"kl_weight": kl_weight})
+                      model={**({} if kl_weight is None else {"kl_weight": kl_weight}),
+                             **({} if node_position is None else {"node_position": node_position})})
     options = {"--space": space, "--epochs": epochs, "--seed": seed, "--sample-size": sample_size, "--batch-size": batch_size,
                "--lr": lr, "--lr-schedule": lr_schedule, "--kl-weight": kl_weight, "--threads": threads, "--out": out}
+    flags = [] if node_position is None else ["--node-position" if node_position else "--no-node-position"]
     command = shlex.join(["nasviz", "encoders", "train", name] + [str(part) for key, value in options.items()
-                                                                   if value is not None for part in (key, value)])
+                                                                   if value is not None for part in (key, value)] + flags)
     with tqdm_progress(f"train {cfg.encoder} on {cfg.space}", enabled=not quiet) as progress:
         manifest = fit_and_save(cfg, out_dir=out, command=command, progress=progress)
     emit(_summary(manifest), as_json, _human_summary)

@@ -12,7 +12,10 @@
   reconstructed exactly (0 %, against 98-99 % in the paper; 95.7 % of node ops, 75.7 % of adjacency entries).
 
 The encoder sees the adjacency made bidirectional (``A + triu(A, 1)^T``); the decoder reconstructs the
-directed upper triangle.
+directed upper triangle. With ``node_position`` the encoder input is each node's op one-hot followed by a one-hot of
+its index in the encoding's topological order: the only change to the paper's model, needed on NB101, where GIN
+otherwise gives 1-WL twins (parallel identical branches, padding nodes) equal latents that the inner-product decoder
+cannot keep apart.
 """
 
 from __future__ import annotations
@@ -51,6 +54,15 @@ class ModelConfig:
     #: GCN encoders only: "linear" = BatchNorm after each GCN layer and per-node linear heads, as arch2vec's
     #: GIN encoder; "gcn" = Kipf's GCN heads for mu / log sigma (cannot reconstruct NB201 exactly)
     gcn_heads: str = "linear"
+    #: append a one-hot of each node's index to its op one-hot at the encoder input. The encodings are in a fixed
+    #: topological order, so the index is part of the cell; without it GIN gives nodes that 1-WL cannot tell
+    #: apart (parallel identical branches, padding) the same mu, and the inner-product decoder then always
+    #: predicts an edge between them (sigmoid(|z|^2) > 0.5): 9 % of NB101 cells, 86 % of them misdecoded
+    node_position: bool = False
+
+    @property
+    def input_dim(self) -> int:
+        return self.num_ops + (self.num_nodes if self.node_position else 0)
 
     def __post_init__(self) -> None:
         if self.encoder not in ARCHITECTURES:
@@ -95,7 +107,7 @@ class GINEncoder(nn.Module):
         super().__init__()
         self.convs = nn.ModuleList()
         self.norms = nn.ModuleList()
-        dim = cfg.num_ops
+        dim = cfg.input_dim
         for _ in range(cfg.num_layers):
             self.convs.append(DenseGINConv(MLP(dim, cfg.hidden_dim, cfg.hidden_dim, cfg.mlp_layers), train_eps=True))
             self.norms.append(NodeBatchNorm(cfg.hidden_dim))
@@ -115,7 +127,7 @@ class GCNEncoder(nn.Module):
 
     def __init__(self, cfg: ModelConfig) -> None:
         super().__init__()
-        dims = [cfg.num_ops] + [cfg.hidden_dim] * cfg.num_layers
+        dims = [cfg.input_dim] + [cfg.hidden_dim] * cfg.num_layers
         self.convs = nn.ModuleList(DenseGCNConv(a, b) for a, b in zip(dims[:-1], dims[1:], strict=True))
         self.linear_heads = cfg.gcn_heads == "linear"
         if self.linear_heads:
@@ -168,7 +180,12 @@ class GraphAutoencoder(nn.Module):
 
     def encode(self, adj: torch.Tensor, ops: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(mu, log sigma), each (B, V, latent)."""
-        return self.encoder(ops, bidirectional(adj))
+        x = ops
+        if self.cfg.node_position:
+            batch, nodes = ops.shape[0], ops.shape[1]
+            position = torch.eye(nodes, dtype=ops.dtype, device=ops.device).expand(batch, nodes, nodes)
+            x = torch.cat([ops, position], dim=-1)
+        return self.encoder(x, bidirectional(adj))
 
     def reparameterize(self, mu: torch.Tensor, logstd: torch.Tensor) -> torch.Tensor:
         if self.training and self.variational:
