@@ -29,8 +29,8 @@ def train(
                                     help="constant, or cosine decay to 0 over all steps (default constant; nb101 cosine)"),
     kl_weight: float = typer.Option(None, "--kl-weight", help="weight of the KL term (default 0.25 on nb201/nb101)"),
     node_position: bool = typer.Option(None, "--node-position/--no-node-position",
-                                       help="give the encoder each node's index besides its op (breaks the ties that "
-                                            "keep GIN from reconstructing symmetric cells)"),
+                                       help="give the encoder each node's index besides its op, so that GIN can tell "
+                                            "symmetric nodes apart (default: on for nb101, off elsewhere)"),
     out: Path = typer.Option(None, "--out", help="model directory (default NASVIZ_HOME/models/<space>/<name>)"),
     threads: int = typer.Option(1, "--threads", help="torch CPU threads"),
     quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
