@@ -324,6 +324,8 @@ def test_node_position_separates_nodes_gin_cannot_tell_apart() -> None:
             adj_prob, _ = model.decode_probs(mu)
             assert adj_prob[0, 1, 2] > 0.5
     assert ModelConfig("arch2vec", 4, 5).node_position is False  # old manifests load as before
+    assert TrainConfig("arch2vec", "nb101").model["node_position"] is True  # NB101 default (the shipped model)
+    assert "node_position" not in TrainConfig("arch2vec", "nb201").model  # NB201: the paper's input
 
 
 def test_cli_training_options_reach_config_and_manifest(tmp_path: Path) -> None:
