@@ -258,3 +258,25 @@ def test_setting_of_the_wrong_kind_fails_before_the_run():
                                  (0.5, [0.0], "a list"), (1, False, "true or false")):
         with pytest.raises(ConfigError, match=f"must be {kind}"):
             check_setting_type("gp-bo", "key", value, default)
+
+
+def test_gp_bo_skip_degenerate_never_proposes_a_cut_off_cell():
+    from nasviz.spaces.nb201 import is_degenerate
+
+    cut_off = NB201Cell(("nor_conv_3x3", "skip_connect", "none", "none", "none", "none"))  # node 3 reads nothing
+    moves = moves_for("nb201")
+    assert moves.is_degenerate(cut_off) and not moves.is_degenerate(optimum_cell())
+
+    def favours_none(cell) -> float:  # an objective whose model points at cut-off cells
+        return float(sum(op == "none" for op in cell.ops)) + 0.01 * score(cell)
+
+    proposals = {}
+    for skip in (False, True):
+        runner = SearchRunner(SearchConfig(algo="gp-bo", budget=30, seed=0, settings={"skip_degenerate": skip}),
+                              objective=FunctionObjective("nb201", favours_none), store=RunStore())
+        result = runner.run()
+        records = runner.store.queries(result.run_id)[16:]
+        proposals[skip] = sum(is_degenerate(moves.cell_from_id(r.cell_id)) for r in records)
+    assert proposals[False] > 0 and proposals[True] == 0
+    with pytest.raises(ConfigError, match="skip_degenerate"):
+        build_strategy("gp-bo", "nb201", seed=0, settings={"skip_degenerate": "yes"})

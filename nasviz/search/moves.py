@@ -45,6 +45,11 @@ class SpaceMoves:
             return list(self.space.neighbours(cell))
         raise ConfigError(f"space {self.name} has no neighbourhood yet; use random or tpe")
 
+    def is_degenerate(self, cell: Any) -> bool:
+        """True for a cell whose output does not depend on its input (chance accuracy whatever it is trained on);
+        False in spaces whose cells always connect input to output."""
+        return False
+
     def path_tokens(self, cell: Any) -> list[tuple[str, ...]]:
         """The op sequence of every input-to-output path of the cell's graph (the path encoding of
         BANANAS, White et al. 2021), read from ``to_networkx``: edge ops (``op`` edge attribute) and
@@ -123,6 +128,9 @@ class NB201Moves(SpaceMoves):
                     ops[edge] = op
                     out.append(self._nb201.NB201Cell(tuple(ops)))
         return out
+
+    def is_degenerate(self, cell: Any) -> bool:
+        return self._nb201.is_degenerate(cell)
 
     def param_choices(self) -> dict[str, list[str]]:
         return {f"edge{i}_{src}to{dst}": list(self._nb201.OPS) for i, (src, dst) in enumerate(self._nb201.EDGES)}

@@ -20,7 +20,9 @@ dominated by the near-zero latencies of cut-off cells (fitted on 100 random cell
 whose ``P(latency <= L)`` is below it unless none reaches it (0.5 raises the feasibility ratio a lot but
 loses accuracy at tight limits). With Joint=1 the regression target is AG-Net's joint rank score.
 ``refit_every`` > 1 reuses the GP hyper-parameters between grid searches (faster, slightly different
-proposals).
+proposals). ``skip_degenerate`` leaves out candidates whose output does not depend on their input (NB201 cells
+whose every path is cut by ``none``: chance accuracy, near-zero latency). They are known from the cell alone, and
+under a latency limit their near-zero latency otherwise lures the constrained acquisition.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class GPBO(Strategy):
     title = "GP-BO (Matern GP + EI on one-hot cells)"
     defaults: dict[str, Any] = {"initial_samples": 16, "features": "onehot", "candidates": 1000, "xi": 0.0,
                                 "linear_weights": [0.0, 0.25, 0.5, 0.75, 0.9], "latency_model": "log",
-                                "min_feasible_probability": 0.0, "refit_every": 1}
+                                "min_feasible_probability": 0.0, "refit_every": 1, "skip_degenerate": False}
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
         super().__init__(context, seed, **settings)
@@ -74,6 +76,7 @@ class GPBO(Strategy):
         self._domain_matrix: np.ndarray | None = None
         self._vocab: dict[tuple[str, ...], int] = {}
         self._hyper: dict[str, tuple[int, tuple[float, float, float]]] = {}  # model -> (fitted at n, hyper)
+        self._degenerate: np.ndarray | None = None
 
     @classmethod
     def required_encoders(cls, settings: dict[str, Any]) -> tuple[str, ...]:
@@ -140,6 +143,8 @@ class GPBO(Strategy):
         if self._table is not None or self._domain_list is not None:
             ids, matrix = self._domain()
             keep = np.fromiter((cid not in self.visited for cid in ids), dtype=bool, count=len(ids))
+            if self.settings["skip_degenerate"]:
+                keep &= ~self._degenerate_mask(ids)
             rows = np.flatnonzero(keep)
             return None, [ids[i] for i in rows], matrix[rows]
         cells: dict[str, Any] = {}
@@ -151,8 +156,17 @@ class GPBO(Strategy):
                     cells.setdefault(cid, cell)
         for cell in self.random_new_cells(int(self.settings["candidates"])):
             cells.setdefault(self.moves.cell_id(cell), cell)
+        if self.settings["skip_degenerate"]:
+            cells = {cid: cell for cid, cell in cells.items() if not self.moves.is_degenerate(cell)}
         ids = list(cells)
         return list(cells.values()), ids, self._matrix([cells[cid] for cid in ids])
+
+    def _degenerate_mask(self, ids: list[str]) -> np.ndarray:
+        """Which domain cells are degenerate (computed once per domain)."""
+        if self._degenerate is None or len(self._degenerate) != len(ids):
+            self._degenerate = np.fromiter((self.moves.is_degenerate(self.moves.cell_from_id(cid)) for cid in ids),
+                                           dtype=bool, count=len(ids))
+        return self._degenerate
 
     # ---- the loop ----------------------------------------------------------------------------
     def _gp(self) -> GaussianProcess:
