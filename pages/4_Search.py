@@ -3,12 +3,14 @@ compare strategies over seeds."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import streamlit as st
 
 from nasviz.data import available_tables, load_table, status
 from nasviz.errors import NasvizError
-from nasviz.search import RunStore, SearchConfig, strategy_names
+from nasviz.search import RunStore, SearchConfig, parse_settings, strategy_class, strategy_names
 from nasviz.search.objective import default_metrics, latency_key_for
 from nasviz.search_jobs import (
     checkpoint_table,
@@ -86,6 +88,12 @@ else:
             st.caption(f"{device} latency over the table: min {lat.min():.3f}, median {np.median(lat):.3f}, "
                        f"max {lat.max():.3f} ms.")
 
+    defaults = strategy_class(algo).defaults
+    with st.expander(f"Settings of {algo}", expanded=False):
+        st.caption("Defaults: " + ", ".join(f"`{k}={json.dumps(v)}`" for k, v in defaults.items()))
+        settings_text = st.text_area("One KEY=VALUE per line (overrides the defaults)", key=f"search_settings_{algo}",
+                                     placeholder="\n".join(f"{k}={json.dumps(v)}" for k, v in list(defaults.items())[:2]))
+
     c1, c2, c3 = st.columns(3)
     budget = c1.number_input("Budget (queries)", min_value=1, value=100, step=1, key="search_budget")
     seeds_text = c2.text_input("Seeds (one run per seed)", value="0", key="search_seeds", help="e.g. 0, 1, 2 or 0-4")
@@ -103,7 +111,8 @@ else:
             seeds = parse_seeds(seeds_text)
             config = SearchConfig(space=space, dataset=dataset, algo=algo, budget=int(budget), seed=seeds[0],
                                   signal=signal, reported=[reported], device=device,
-                                  max_latency=None if max_latency is None else float(max_latency), joint=int(joint))
+                                  max_latency=None if max_latency is None else float(max_latency), joint=int(joint),
+                                  settings=parse_settings(settings_text.splitlines()))
             if constraint == "latency" and device is None:
                 raise NasvizError(f"the {space} table has no latency measurements for {dataset}")
             job = start_job(config, seeds, delay_s=float(delay))

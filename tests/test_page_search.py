@@ -218,3 +218,22 @@ def test_feasibility_per_iteration_or_per_window(nb201_home: Path) -> None:
     batched = feasibility_frame([record(q, q // 16, q < 20) for q in range(32)])
     assert batched.attrs["by"] == "iteration" and list(batched["step"]) == [0, 1]
     assert batched["ratio"].tolist() == pytest.approx([1.0, 4 / 16])
+
+
+def test_page_strategy_settings_reach_the_run_and_bad_ones_are_reported(nb201_home: Path) -> None:
+    at = run_page()
+    at.selectbox(key="search_algo").set_value("re").run()
+    at.number_input(key="search_budget").set_value(25)
+    at.text_area(key="search_settings_re").input("population_size=abc")
+    at.button(key="search_start").click().run()
+    assert at.error and "population_size" in at.error[0].value and "a number" in at.error[0].value
+    at.text_area(key="search_settings_re").input("population_size")
+    at.button(key="search_start").click().run()
+    assert at.error and "KEY=VALUE" in at.error[0].value
+    assert RunStore().list_runs() == []
+    at.text_area(key="search_settings_re").input("population_size=10\n\nsample_size=5")
+    at.button(key="search_start").click().run()
+    assert not at.error
+    list_jobs()[0].thread.join(60)
+    info = RunStore().list_runs()[0]
+    assert info.config["settings"] == {"population_size": 10, "sample_size": 5} and info.queries == 25

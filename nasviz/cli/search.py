@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -18,20 +17,6 @@ from nasviz.progress import tqdm_progress
 ALGO_CHOICES = "random, re, ls, tpe, arch2vec-bo, arch2vec-rl, gp-bo, nao, agnet, agnet-8, agnet-xgb"
 
 runs_app = typer.Typer(help="Stored search runs: list, show, export, resume.", no_args_is_help=True)
-
-
-def parse_settings(items: list[str] | None) -> dict[str, Any]:
-    """``key=value`` strategy settings; values are JSON when they parse (numbers, true/false), else text."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        if "=" not in item:
-            raise ConfigError(f"bad --set {item!r}: expected KEY=VALUE, e.g. population_size=20")
-        key, value = item.split("=", 1)
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
 
 
 def _fmt(value: Any, digits: int = 2) -> str:
@@ -81,6 +66,7 @@ def search_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run a search for several seeds and print per-seed results and mean +- std."""
+    from nasviz.search.base import parse_settings
     from nasviz.search.multi import prepare_runs, run_prepared, seeds_report
     from nasviz.search.runner import SearchConfig
 
@@ -198,4 +184,4 @@ def register(app: typer.Typer) -> None:
     app.add_typer(runs_app, name="runs")
 
 
-__all__ = ["format_report", "parse_settings", "register", "runs_app", "search_command"]
+__all__ = ["format_report", "register", "runs_app", "search_command"]

@@ -50,6 +50,25 @@ class SearchContext:
     resources: dict[str, Any] = field(default_factory=dict)
 
 
+def parse_settings(items: Sequence[str] | None) -> dict[str, Any]:
+    """``KEY=VALUE`` strategy settings (CLI ``--set``, the Search page); values are JSON when they parse (numbers,
+    true/false, lists), else text. Blank items are skipped; an item without ``=`` is a ConfigError."""
+    import json
+
+    out: dict[str, Any] = {}
+    for item in items or []:
+        if not item.strip():
+            continue
+        if "=" not in item:
+            raise ConfigError(f"bad strategy setting {item.strip()!r}: expected KEY=VALUE, e.g. population_size=20")
+        key, value = item.split("=", 1)
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value.strip()
+    return out
+
+
 def check_setting_type(strategy: str, key: str, value: Any, default: Any) -> None:
     """ConfigError unless ``value`` has the kind of its default (a number for a number, text for text, a flag for a
     flag, a list for a list; anything where the default is None), so a typo fails before a run starts."""
