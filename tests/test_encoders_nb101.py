@@ -88,7 +88,7 @@ def test_trained_nb101_embeddings_carry_their_cells(tmp_path: Path) -> None:
     manifest = fit_and_save(cfg, out_dir=out, command="test")
     assert manifest["embedding"]["stored_precision"] == "float16"
     with np.load(out / "embeddings.npz") as stored:
-        assert stored["vectors"].dtype == np.float16 and stored["cells_ops"].shape == (len(stored["cell_ids"]), 7)
+        assert stored["vectors"].dtype == np.float16 and stored["cells_ops"].shape == (len(stored["cell_id_digests"]), 7)
     nb101._KNOWN_CELLS.clear()
     nb101._TABLES.clear()
     embeddings = EmbeddingSet.load(out)  # registers the cells
@@ -107,3 +107,20 @@ def test_embeddings_without_cells_still_load(tmp_path: Path) -> None:
     assert loaded.cell_arrays == {} and loaded.vectors.shape == (3, 3)
     with pytest.raises(Exception, match="cells_"):
         EmbeddingSet("nb101", "bad", ids, np.eye(3, dtype=np.float32), cell_arrays={"edges": ids}).save(tmp_path)
+
+
+def test_hash_ids_are_stored_as_digests_and_other_ids_as_text(tmp_path: Path) -> None:
+    hashes = np.array([NB101.cell_id(c) for c in nb101.sample_uniform(4, seed=11)])
+    vectors = np.arange(8, dtype=np.float32).reshape(4, 2)
+    for ids, stored_as in ((hashes, "cell_id_digests"), (np.array(["12", "7", "abc", "x"]), "cell_ids"),
+                           (np.char.upper(hashes), "cell_ids")):  # upper case would not round-trip through bytes
+        folder = tmp_path / stored_as / str(ids[0])
+        EmbeddingSet("nb101", "plain", ids, vectors).save(folder)
+        with np.load(folder / "embeddings.npz") as stored:
+            assert stored.files == [stored_as, "vectors"]
+        loaded = EmbeddingSet.load(folder)
+        assert loaded.cell_ids.dtype.kind == "U" and loaded.cell_ids.tolist() == ids.tolist()
+    old_layout = tmp_path / "old"  # files written before digests keep loading
+    old_layout.mkdir()
+    np.savez_compressed(old_layout / "embeddings.npz", cell_ids=hashes, vectors=vectors)
+    assert EmbeddingSet.load(old_layout).cell_ids.tolist() == hashes.tolist()
