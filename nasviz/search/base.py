@@ -7,6 +7,7 @@ the same cells. Its state is rebuilt for a resumed run by replaying the stored h
 
 from __future__ import annotations
 
+import json
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
@@ -53,8 +54,6 @@ class SearchContext:
 def parse_settings(items: Sequence[str] | None) -> dict[str, Any]:
     """``KEY=VALUE`` strategy settings (CLI ``--set``, the Search page); values are JSON when they parse (numbers,
     true/false, lists), else text. Blank items are skipped; an item without ``=`` is a ConfigError."""
-    import json
-
     out: dict[str, Any] = {}
     for item in items or []:
         if not item.strip():
