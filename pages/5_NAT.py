@@ -132,7 +132,8 @@ for note in result.notes:
 st.subheader("Optimise with NAT")
 opt_cols = st.columns([1, 1, 4])
 samples = opt_cols[0].number_input("Samples K (best by reward)", min_value=0, max_value=50, value=0, step=1,
-                                   key="nat_samples", help="0 = greedy; K > 1 keeps the best of K sampled transformations")
+                                   key="nat_samples", help="0 = greedy; K > 1 keeps the best by reward of the policy's K most "
+                                   "probable distinct transformations")
 if opt_cols[1].button("Optimise with NAT", key="nat_optimise", type="primary", icon=":material/auto_fix_high:"):
     try:
         st.session_state["nat_optimised"] = optimise(adapter.name, state.cell, rule, int(samples))

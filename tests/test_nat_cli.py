@@ -69,7 +69,13 @@ def test_evaluate_on_nb201(nb201_csv: Path) -> None:
     assert out["nat"]["mean_gain"] > out["random"]["mean_gain"]
     applied = _json(["nat", "apply", "--space", "nb201", "--cell", NB201, "--samples", "5", "--json"])
     assert applied["metric_measured"] and applied["metric_delta"] is not None
-    assert "best of 5" in applied["decision"]
+    assert "best of 5 most probable" in applied["decision"]
+    sampled = _json(["nat", "apply", "--space", "nb201", "--cell", NB201, "--samples", "5", "--candidates", "sample",
+                     "--json"])
+    assert "best of 5 samples" in sampled["decision"]
+    refused = runner.invoke(app, ["nat", "apply", "--space", "nb201", "--cell", NB201, "--samples", "5", "--candidates",
+                                  "beam"])
+    assert refused.exit_code == 2 and "unknown candidates" in refused.output
     from nasviz.nat.rewards import NB201_TRAIN_METRIC, EvaluatorReward, TabularReward
     from nasviz.spaces.nb201 import NB201Space
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
 
 from nasviz.errors import CellError, ConfigError, DataError
 from nasviz.nat import get_adapter
-from nasviz.nat.decide import decide
+from nasviz.nat.decide import decide, most_probable_actions
 from nasviz.nat.features import featurize_arrays
 from nasviz.nat.policy import NatPolicy, PolicyConfig, featurize, repeat_batch
 from nasviz.nat.rewards import Reward
@@ -129,6 +131,43 @@ def test_best_of_k_keeps_the_best_sample() -> None:
     assert (reward.values(best.transformed) >= reward.values(greedy.transformed)).all()
     assert all(max(scores) == pytest.approx(v) for scores, v in zip(best.sampled_rewards, reward.values(best.transformed),
                                                                     strict=True))
+
+
+def test_most_probable_actions_match_brute_force() -> None:
+    """Best-first top-K equals sorting every joint action by its probability, masks respected, no duplicates."""
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        edges = int(rng.integers(1, 6))
+        probs = rng.dirichlet(np.ones(3), size=edges)
+        probs[rng.random((edges, 3)) < 0.3] = 0.0
+        probs[np.arange(edges), probs.argmax(1)] += 0.1  # every edge keeps at least one allowed action
+        probs /= probs.sum(1, keepdims=True)
+        every = np.array(list(itertools.product(*[np.flatnonzero(row) for row in probs])))
+        joint = np.prod(probs[np.arange(edges), every], axis=1)
+        for k in (1, 4, len(every) + 3):
+            top = most_probable_actions(probs, k)
+            assert len(top) == min(k, len(every)) and len({tuple(r) for r in top}) == len(top)
+            assert (probs[np.arange(edges), top] > 0).all()
+            got = np.prod(probs[np.arange(edges), top], axis=1)
+            assert np.allclose(got, np.sort(joint)[::-1][:len(top)])
+        assert (most_probable_actions(probs, 1)[0] == probs.argmax(1)).all()
+
+
+def test_top_candidates_are_distinct_and_include_greedy() -> None:
+    adapter = get_adapter("nb201")
+    policy = NatPolicy.for_adapter(adapter, PolicyConfig(edge_dim=8, hidden=16))
+    cells = _sampler(np.random.default_rng(5), 20)
+    reward = ToyReward()
+    greedy = decide(policy, adapter, cells, "paper")
+    top = decide(policy, adapter, cells, "paper", samples=8, reward=reward)
+    sampled = decide(policy, adapter, cells, "paper", samples=8, reward=reward, seed=3, candidates="sample")
+    assert (reward.values(top.transformed) >= reward.values(greedy.transformed)).all()
+    assert top.sampled_rewards[0][0] == pytest.approx(reward.values(greedy.transformed)[0])  # candidate 0 = greedy
+    assert top.actions == decide(policy, adapter, cells, "paper", samples=8, reward=reward, seed=99).actions
+    assert sampled.actions == decide(policy, adapter, cells, "paper", samples=8, reward=reward, seed=3,
+                                     candidates="sample").actions
+    with pytest.raises(ValueError, match="unknown candidates"):
+        decide(policy, adapter, cells, "paper", samples=8, reward=reward, candidates="beam")
 
 
 def test_policy_checkpoint_roundtrip(tmp_path) -> None:

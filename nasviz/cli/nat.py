@@ -18,6 +18,8 @@ nat_app = typer.Typer(help="Neural Architecture Transformer: per-edge keep / ski
 RULE_HELP = ("paper: op -> keep/skip/null, skip -> skip/null, null -> null (never raises the cost); "
              "code: every edge -> keep/skip/null, as the official code (null edges may become shortcuts)")
 SPACE_HELP = "nb201 or nat (NAT cells; DARTS genotypes are read as NAT cells)"
+CANDIDATES_HELP = ("with --samples K: top = the K most probable distinct transformations (default); "
+                   "sample = the greedy one and K-1 samples from the policy (the official derivation)")
 
 
 def _command_line() -> str:
@@ -96,7 +98,8 @@ def apply(space: str = typer.Option("nb201", "--space", help=SPACE_HELP),
           input_file: Path | None = typer.Option(None, "--input", help="a file holding the cell"),
           which: str = typer.Option("normal", "--which", help="for DARTS genotypes: the normal or reduce cell"),
           rule: str | None = typer.Option(None, "--rule", help=RULE_HELP + " (default: the policy's rule)"),
-          samples: int = typer.Option(0, "--samples", help="K > 1: keep the best of K sampled transformations by reward"),
+          samples: int = typer.Option(0, "--samples", help="K > 1: keep the best of K candidate transformations by reward"),
+          candidates: str = typer.Option("top", "--candidates", help=CANDIDATES_HELP),
           dataset: str | None = typer.Option(None, "--dataset", help="dataset of the cost model"),
           seed: int = typer.Option(0, "--seed"),
           as_json: bool = JSON_OPTION) -> None:
@@ -106,7 +109,7 @@ def apply(space: str = typer.Option("nb201", "--space", help=SPACE_HELP),
 
     text, source = _read_cell_text(cell, input_file)
     parsed = parse_cell_text(space, text, which, source)
-    emit(optimise(space, parsed, rule or "paper", samples, dataset, seed), as_json, _human_apply)
+    emit(optimise(space, parsed, rule or "paper", samples, dataset, seed, candidates=candidates), as_json, _human_apply)
 
 
 def _human_apply(result: dict[str, Any]) -> str:
@@ -156,7 +159,8 @@ def evaluate(space: str = typer.Option("nb201", "--space", help="nb201 (the benc
              cells: int = typer.Option(100, "--cells", help="held-out cells to transform"),
              seed: int = typer.Option(0, "--seed"),
              rule: str | None = typer.Option(None, "--rule", help=RULE_HELP + " (default: paper)"),
-             samples: int = typer.Option(0, "--samples", help="K > 1: best of K samples by the 12-epoch signal"),
+             samples: int = typer.Option(0, "--samples", help="K > 1: best of K candidates by the 12-epoch signal"),
+             candidates: str = typer.Option("top", "--candidates", help=CANDIDATES_HELP),
              random_draws: int = typer.Option(20, "--random-draws", help="random transformations per cell"),
              as_json: bool = JSON_OPTION) -> None:
     """NAT vs random transformations vs the exact best reachable one, on held-out NB201 cells."""
@@ -168,7 +172,10 @@ def evaluate(space: str = typer.Option("nb201", "--space", help="nb201 (the benc
         raise ConfigError("evaluation needs every transformed cell's true accuracy: only --space nb201")
     require_nb201_table()
     loaded = load_policy("nb201", rule or "paper")
-    result = evaluate_nb201(loaded.policy, rule or loaded.rule, cells, seed, samples, random_draws)
+    if candidates not in ("top", "sample"):
+        raise ConfigError(f"unknown --candidates {candidates!r}: use top or sample")
+    result = evaluate_nb201(loaded.policy, rule or loaded.rule, cells, seed, samples, random_draws,
+                            candidates=candidates)
     result["policy"] = str(loaded.path)
     emit(result, as_json, _human_evaluate)
 

@@ -7,9 +7,9 @@ import time
 from functools import lru_cache
 from typing import Any
 
-from nasviz.errors import DataError, NasvizError
+from nasviz.errors import ConfigError, DataError, NasvizError
 from nasviz.nat.cells import get_adapter
-from nasviz.nat.decide import decide
+from nasviz.nat.decide import CANDIDATE_MODES, decide
 from nasviz.nat.rewards import NB201_EVAL_METRIC, NB201_TRAIN_METRIC, Reward, TabularReward
 from nasviz.nat.rules import ACTIONS, RULE_LABELS, check_rule
 from nasviz.nat.store import LoadedPolicy, load_policy
@@ -79,10 +79,11 @@ def describe_metric(source: Reward) -> str:
 
 
 def optimise(space: str, cell: Any, rule: str | None = None, samples: int = 0, dataset: str | None = None, seed: int = 0,
-             loaded: LoadedPolicy | None = None) -> dict[str, Any]:
+             loaded: LoadedPolicy | None = None, candidates: str = "top") -> dict[str, Any]:
     """Transform ``cell`` with the trained policy of ``space``: the transformed cell, per-edge action probabilities,
     exact cost deltas and the metric delta (true on NB201, predicted by the supernet on NAT cells). With ``samples``
-    K > 1, the best of K sampled transformations by the selection reward is kept (official derivation)."""
+    K > 1, the best of K candidate transformations by the selection reward is kept (official derivation): the K most
+    probable distinct ones (``candidates="top"``) or the greedy one and K-1 samples (``"sample"``)."""
     start = time.perf_counter()
     adapter = get_adapter(space)
     parsed = adapter.parse(cell)
@@ -90,11 +91,13 @@ def optimise(space: str, cell: Any, rule: str | None = None, samples: int = 0, d
     if loaded is None:
         loaded, note = load_policy_for(adapter.name, rule or "paper")
     rule = check_rule(rule or loaded.rule)
+    if candidates not in CANDIDATE_MODES:
+        raise ConfigError(f"unknown candidates {candidates!r}: use one of {', '.join(CANDIDATE_MODES)}")
     adapter.check_size(parsed, loaded.policy.config.max_nodes)
     reward = selection_reward(adapter.name) if samples > 1 else None
     try:
         decision = decide(loaded.policy, adapter, [parsed], rule, samples=samples if reward else 0, reward=reward,
-                          seed=seed)
+                          seed=seed, candidates=candidates)
     except NasvizError:  # the reward cannot score this cell (e.g. larger than the supernet): greedy decision
         reward = None
         decision = decide(loaded.policy, adapter, [parsed], rule)
@@ -104,7 +107,9 @@ def optimise(space: str, cell: Any, rule: str | None = None, samples: int = 0, d
     out["probabilities"] = [
         {"edge": adapter.public_edge(edge), **{a: round(float(p), 4) for a, p in zip(ACTIONS, row, strict=True)}}
         for edge, row in zip(adapter.edges(parsed), decision.probabilities[0], strict=True)]
-    out["decision"] = f"best of {samples} samples by {describe_metric(reward)}" if reward else "greedy (most probable action)"
+    kind = "most probable transformations" if candidates == "top" else "samples"
+    out["decision"] = (f"best of {samples} {kind} by {describe_metric(reward)}" if reward
+                       else "greedy (most probable action)")
     out["policy"] = {"path": str(loaded.path), "rule": loaded.rule, "command": loaded.manifest.get("command")}
     if note:
         out["policy"]["note"] = note

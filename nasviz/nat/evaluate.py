@@ -77,10 +77,12 @@ def _summary(before: np.ndarray, after: np.ndarray, params_before: np.ndarray, p
 
 
 def evaluate_nb201(policy: ActionPolicy, rule: str, cells: int = 100, seed: int = 0, samples: int = 0,
-                   random_draws: int = 20, progress: ProgressCallback = no_progress) -> dict[str, Any]:
+                   random_draws: int = 20, progress: ProgressCallback = no_progress,
+                   candidates: str = "top") -> dict[str, Any]:
     """NAT vs random transformations vs the best reachable transformation on ``cells`` held-out NB201 cells.
 
-    ``samples`` K > 0: best of K policy samples by the training signal (12-epoch valid), else greedy.
+    ``samples`` K > 0: best of K policy candidates by the training signal (12-epoch valid), else greedy;
+    ``candidates``: the K most probable distinct transformations ("top") or greedy + K-1 samples ("sample").
     Every number is the 200-epoch CIFAR-10 test accuracy (points) or the exact params of the pruned cells.
     """
     from nasviz.spaces.nb201 import cell_from_code
@@ -102,7 +104,8 @@ def evaluate_nb201(policy: ActionPolicy, rule: str, cells: int = 100, seed: int 
     before = truth.values(originals)
     params_before = np.array([adapter.cost(c).params for c in originals], dtype=np.float64)
     progress(0, 4, "policy")
-    decision = decide(policy, adapter, originals, rule, samples=samples, reward=signal, seed=seed)
+    decision = decide(policy, adapter, originals, rule, samples=samples, reward=signal, seed=seed,
+                      candidates=candidates)
     nat_after = truth.values(decision.transformed)
     nat_params = np.array([params(c) for c in decision.transformed], dtype=np.float64)
     progress(1, 4, "random")
@@ -126,7 +129,7 @@ def evaluate_nb201(policy: ActionPolicy, rule: str, cells: int = 100, seed: int 
         best_truth.append(float(truth.value_by_code(reach).max()))
     progress(3, 4, "summary")
     result = {
-        "space": "nb201", "rule": rule, "cells": cells, "seed": seed, "decision": f"best of {samples} by signal"
+        "space": "nb201", "rule": rule, "cells": cells, "seed": seed, "decision": f"best of {samples} ({candidates}) by signal"
         if samples > 0 else "greedy", "train_signal": NB201_TRAIN_METRIC, "metric": NB201_EVAL_METRIC,
         "split": SPLIT_NOTE, "data_version": truth.data_version,
         "nat": _summary(before, nat_after, params_before, nat_params),
