@@ -97,6 +97,12 @@ def parse_spec(spec: str) -> tuple[str, dict]:
     return name, settings
 
 
+def strategies_a(cache: dict) -> list[str]:
+    """STRATEGIES_A plus any strategy spec found in the cached part-A runs (e.g. with settings)."""
+    found = {k.split("|")[1] for k in cache if k.startswith("A|")}
+    return STRATEGIES_A + sorted(found - set(STRATEGIES_A))
+
+
 def strategies_b(cache: dict) -> list[tuple[str, int]]:
     """STRATEGIES_B plus any strategy spec found in the cached part-B runs (e.g. with settings)."""
     found = {(k.split("|")[2], int(k.split("|")[3])) for k in cache if k.startswith("B|")}
@@ -180,7 +186,7 @@ def target_lines_a(cache: dict, min_seeds: int = 20) -> list[str]:
     """Whether the part-A target holds: the best strategy (other than TPE, with >= ``min_seeds`` seeds)
     at 100 and at 192 queries against TPE's mean in the same table."""
     means: dict[str, dict[int, float]] = {}
-    for algo in STRATEGIES_A:
+    for algo in strategies_a(cache):
         runs = [v for k, v in cache.items() if k.startswith(f"A|{algo}|")]
         if len(runs) >= min_seeds:
             means[algo] = {q: _stats([r["at"].get(str(q), r["at"].get(q)) for r in runs])[0] for q in (100, 192)}
@@ -242,7 +248,7 @@ def report(cache: dict) -> str:
              "same loop with rounds of 8 and 8 epochs (the model is updated twice as often for about the same CPU). "
              "`gp-bo`: Matern + linear GP on the one-hot encoding, EI over every unvisited cell.", "",
              "| strategy | seeds | @96 | @100 | @192 | mean CPU s/run |", "|---|---|---|---|---|---|"]
-    for algo in STRATEGIES_A:
+    for algo in strategies_a(cache):
         runs = [v for k, v in cache.items() if k.startswith(f"A|{algo}|")]
         if not runs:
             lines.append(f"| {algo} | 0 | not run | | | |")
