@@ -128,9 +128,11 @@ def evaluate_nb201(policy: ActionPolicy, rule: str, cells: int = 100, seed: int 
         best_signal_params.append(params(cell_from_code(int(by_signal))))
         best_truth.append(float(truth.value_by_code(reach).max()))
     progress(3, 4, "summary")
+    kind = "most probable" if candidates == "top" else "samples"
     result = {
-        "space": "nb201", "rule": rule, "cells": cells, "seed": seed, "decision": f"best of {samples} ({candidates}) by signal"
-        if samples > 0 else "greedy", "train_signal": NB201_TRAIN_METRIC, "metric": NB201_EVAL_METRIC,
+        "space": "nb201", "rule": rule, "cells": cells, "seed": seed,
+        "decision": f"best of {samples} {kind} by signal" if samples > 0 else "greedy",
+        "train_signal": NB201_TRAIN_METRIC, "metric": NB201_EVAL_METRIC,
         "split": SPLIT_NOTE, "data_version": truth.data_version,
         "nat": _summary(before, nat_after, params_before, nat_params),
         "random": {**_summary(before, random_after, params_before, np.mean(random_params, axis=0)),
