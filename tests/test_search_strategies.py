@@ -280,3 +280,49 @@ def test_gp_bo_skip_degenerate_never_proposes_a_cut_off_cell():
     assert proposals[False] > 0 and proposals[True] == 0
     with pytest.raises(ConfigError, match="skip_degenerate"):
         build_strategy("gp-bo", "nb201", seed=0, settings={"skip_degenerate": "yes"})
+
+
+def test_nb201_functional_and_executed_cells():
+    moves = moves_for("nb201")
+    # node 2 never reaches the output (2->3 is none): its two input ops are neither live nor executed
+    dead_end = NB201Cell(("nor_conv_3x3", "nor_conv_1x1", "nor_conv_3x3", "skip_connect", "nor_conv_1x1", "none"))
+    pruned = NB201Cell(("nor_conv_3x3", "none", "none", "skip_connect", "nor_conv_1x1", "none"))
+    assert moves.functional_cell(dead_end) == pruned and moves.executed_cell(dead_end) == pruned
+    # node 1 is fed nothing (0->1 none): its ops compute on zeros (still executed) but do not change the function
+    unfed = NB201Cell(("none", "none", "nor_conv_3x3", "nor_conv_1x1", "nor_conv_3x3", "nor_conv_3x3"))
+    assert moves.executed_cell(unfed) == unfed
+    assert moves.functional_cell(unfed) == NB201Cell(("none", "none", "none", "nor_conv_1x1", "none", "none"))
+    assert moves_for("nb101").executed_cell("x") == "x"  # other spaces: the cell itself
+
+
+def test_gp_bo_encodings_model_dead_code():
+    """With latency_encoding="executed" the latency GP sees which ops a compiler still runs: on a latency that
+    counts the executed convolutions it predicts unseen cells better than on the plain one-hot."""
+    moves = moves_for("nb201")
+
+    def executed_cost(cell) -> float:
+        return float(sum(op.startswith("nor_conv") for op in moves.executed_cell(cell).ops))
+
+    from nasviz.search.constraints import Constraint
+
+    rng = np.random.default_rng(0)
+    codes = rng.choice(15625, size=240, replace=False)
+    train, test = [cell_from_code(int(c)) for c in codes[:60]], [cell_from_code(int(c)) for c in codes[60:]]
+    errors = {}
+    for encoding in ("cell", "executed"):
+        strategy = build_strategy("gp-bo", "nb201", seed=0, constraint=Constraint("toy", 2.0, 0, "toy"),
+                                  settings={"latency_encoding": encoding})
+        strategy.tell(train, [Observation(score(c), executed_cost(c), executed_cost(c) <= 2.0) for c in train])
+        x, pool = strategy._latency_inputs(strategy._history_matrix(), strategy._matrix(test),
+                                           [moves.cell_id(c) for c in test], test)
+        mean, _ = strategy._fit("latency", x, np.array([executed_cost(c) for c in train])).predict(pool)
+        errors[encoding] = float(np.sqrt(np.mean((mean - [executed_cost(c) for c in test]) ** 2)))
+    assert errors["executed"] < 0.5 * errors["cell"]
+    runs = [[r.cell_id for r in _run("gp-bo", 24, 3, signal_encoding="functional")[1]] for _ in range(2)]
+    assert runs[0] == runs[1] and len(set(runs[0])) == 24
+    for key in ("signal_encoding", "latency_encoding"):
+        with pytest.raises(ConfigError, match=key):
+            build_strategy("gp-bo", "nb201", seed=0, settings={key: "graph"})
+    with pytest.raises(ConfigError, match="signal_encoding"):
+        write_onehot_embeddings()
+        build_strategy("gp-bo", "nb201", seed=0, settings={"features": "arch2vec", "signal_encoding": "functional"})

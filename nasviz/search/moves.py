@@ -50,6 +50,16 @@ class SpaceMoves:
         False in spaces whose cells always connect input to output."""
         return False
 
+    def functional_cell(self, cell: Any) -> Any:
+        """The cell with every op that cannot influence the output replaced by the space's zero op (the same network
+        function, so the same accuracy); the cell itself in spaces without such ops."""
+        return cell
+
+    def executed_cell(self, cell: Any) -> Any:
+        """The cell with every op whose result never reaches the output replaced by the zero op: what a graph compiler
+        still executes after dead-code elimination (the ops that cost latency); the cell itself by default."""
+        return cell
+
     def path_tokens(self, cell: Any) -> list[tuple[str, ...]]:
         """The op sequence of every input-to-output path of the cell's graph (the path encoding of
         BANANAS, White et al. 2021), read from ``to_networkx``: edge ops (``op`` edge attribute) and
@@ -131,6 +141,14 @@ class NB201Moves(SpaceMoves):
 
     def is_degenerate(self, cell: Any) -> bool:
         return self._nb201.is_degenerate(cell)
+
+    def functional_cell(self, cell: Any) -> Any:
+        live = self._nb201.live_edges(cell)
+        return self._nb201.NB201Cell(tuple(op if on else "none" for op, on in zip(cell.ops, live, strict=True)))
+
+    def executed_cell(self, cell: Any) -> Any:
+        reaching = self._nb201.edges_reaching_output(cell)
+        return self._nb201.NB201Cell(tuple(op if on else "none" for op, on in zip(cell.ops, reaching, strict=True)))
 
     def param_choices(self) -> dict[str, list[str]]:
         return {f"edge{i}_{src}to{dst}": list(self._nb201.OPS) for i, (src, dst) in enumerate(self._nb201.EDGES)}

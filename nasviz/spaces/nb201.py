@@ -159,6 +159,18 @@ def live_edges(cell: NB201Cell) -> tuple[bool, ...]:
     return tuple(on and src in fed and dst in reaches for (src, dst), on in zip(EDGES, active, strict=True))
 
 
+def edges_reaching_output(cell: NB201Cell) -> tuple[bool, ...]:
+    """Which edges are not ``none`` and lead to the output (through edges that are not ``none``). Unlike
+    :func:`live_edges` an edge need not be fed from the input: a network still computes ops on a zero tensor, but a
+    graph compiler drops ops whose result never reaches the output."""
+    active = [op != "none" for op in cell.ops]
+    reaches = {3}
+    for (src, dst), on in sorted(zip(EDGES, active, strict=True), key=lambda e: -e[0][0]):
+        if on and dst in reaches:
+            reaches.add(src)
+    return tuple(on and dst in reaches for (src, dst), on in zip(EDGES, active, strict=True))
+
+
 def canonical_equivalent(cell: NB201Cell) -> NB201Cell:
     """Representative of the cells computing the same network: dead edges become ``none``, and
     the two intermediate nodes are ordered when they can be swapped (node 2 not fed by node 1)."""
