@@ -152,11 +152,8 @@ def live_edges(cell: NB201Cell) -> tuple[bool, ...]:
     for (src, dst), on in zip(EDGES, active, strict=True):  # EDGES are topologically ordered by dst
         if on and src in fed:
             fed.add(dst)
-    reaches = {3}
-    for (src, dst), on in sorted(zip(EDGES, active, strict=True), key=lambda e: -e[0][0]):
-        if on and dst in reaches:
-            reaches.add(src)
-    return tuple(on and src in fed and dst in reaches for (src, dst), on in zip(EDGES, active, strict=True))
+    reaching = edges_reaching_output(cell)
+    return tuple(on and src in fed for (src, _), on in zip(EDGES, reaching, strict=True))
 
 
 def edges_reaching_output(cell: NB201Cell) -> tuple[bool, ...]:
