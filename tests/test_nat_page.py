@@ -78,6 +78,7 @@ def test_bad_pasted_cell_keeps_the_previous_one(app: AppTest) -> None:
 @pytest.mark.skipif(find_policy_dir("nb201", "paper") is None, reason="no shipped NB201 policy (models/nat/nb201-paper)")
 def test_optimise_with_nat(app: AppTest) -> None:
     app.selectbox(key="nat_preset").select("NB201 all avg-pool").run()
+    assert app.number_input(key="nat_samples").value == 10  # best of the 10 most probable, when a reward exists
     app.button(key="nat_optimise").click().run()
     assert not app.exception and not app.error
     assert "nat_optimised" in app.session_state
