@@ -298,7 +298,13 @@ def main() -> int:
     parser.add_argument("--b-strategies", default=",".join(f"{a}:{j}" for a, j in STRATEGIES_B))
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--tag", default="", help="cache-file suffix, to run several processes side by side")
+    parser.add_argument("--out-dir", type=Path, default=None,
+                        help="folder of the caches and the report (default benchmarks/results), e.g. for a set of "
+                             "held-out seeds reported on its own")
     args = parser.parse_args()
+    global OUT_DIR, REPORT
+    if args.out_dir is not None:
+        OUT_DIR, REPORT = args.out_dir, args.out_dir / "search_nb201.md"
     import torch
 
     torch.set_num_threads(1)

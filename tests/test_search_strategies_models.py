@@ -9,6 +9,7 @@ import torch
 from test_search_support import optimum_cell, score
 
 from nasviz.encoders.store import find_model_dir
+from nasviz.errors import ConfigError
 from nasviz.search import FunctionObjective, RunStore, SearchConfig, SearchRunner
 from nasviz.spaces.nb201 import cell_from_code
 
@@ -83,3 +84,39 @@ def test_agnet_8_is_agnet_with_rounds_of_8() -> None:
     cls, base = strategy_class("agnet-8"), strategy_class("agnet")
     assert issubclass(cls, base)
     assert cls.defaults == {**base.defaults, "round_size": 8, "retrain_epochs": 8}
+
+
+def test_agnet_late_phase_restarts_the_generator_with_longer_rounds() -> None:
+    """late_after: from the first round after that many queries, rounds of late_round_size with late_epochs of
+    retraining, starting again from the pre-trained generator (late_restart)."""
+    _needs_model("agnet")
+    from nasviz.search.base import Observation
+    from nasviz.search.runner import build_strategy
+
+    settings = {**SETTINGS["agnet-8"], "late_after": 16, "late_round_size": 12, "late_epochs": 1}
+    strategy = build_strategy("agnet-8", "nb201", seed=0, settings=settings)
+    pretrained = {k: v.clone() for k, v in strategy.encoder.model.state_dict().items()}
+    asked = []
+    while len(asked) < 16:  # 8 random cells, then one round of 8 (the generator is retrained)
+        cells = strategy.ask(4)
+        strategy.tell(cells, [Observation(score(c)) for c in cells])
+        asked += cells
+    assert not strategy.late and strategy.round_size() == 8
+    trained = strategy.encoder.model.state_dict()
+    assert any(not torch.equal(trained[k], v) for k, v in pretrained.items())
+    before = strategy.encoder
+    cells = strategy.ask(1)  # the next round enters the late phase: 12 proposals from the restarted generator
+    assert strategy.encoder is not before  # a fresh copy of the pre-trained model, then retrained
+    assert strategy.late and strategy.round_size() == 12 and len(strategy.queue) == 11
+    assert strategy.describe()["late_phase"] and strategy.settings["round_size"] == 8  # settings stay as given
+    ids = {strategy.moves.cell_id(c) for c in asked}
+    assert all(strategy.moves.cell_id(c) not in ids for c in cells + strategy.queue)
+    kept = build_strategy("agnet-8", "nb201", seed=0, settings={**settings, "late_restart": False})
+    for _ in range(4):
+        cells = kept.ask(4)
+        kept.tell(cells, [Observation(score(c)) for c in cells])
+    before = kept.encoder
+    kept.ask(1)
+    assert kept.late and kept.encoder is before  # late_restart false: the same generator goes on
+    with pytest.raises(ConfigError, match="late_after"):
+        build_strategy("agnet", "nb201", seed=0, settings={"late_after": -1})

@@ -208,6 +208,10 @@ class RoundStrategy(Strategy):
         super().__init__(context, seed, **settings)
         self.queue: list[Any] = []  # proposals of the current round not yet asked
 
+    def round_size(self) -> int:
+        """Proposals per round (a strategy may change it during a run)."""
+        return int(self.settings["round_size"])
+
     @abstractmethod
     def _round_body(self, n: int) -> list[Any]:
         """At least ``n`` new proposals (fewer when the model finds no more)."""
@@ -218,7 +222,7 @@ class RoundStrategy(Strategy):
         self.queue = [c for c in self.queue if self.is_new(c)]
         if len(self.queue) < n:
             with one_torch_thread():
-                self.queue += self._round_body(max(n, int(self.settings["round_size"])) - len(self.queue))
+                self.queue += self._round_body(max(n, self.round_size()) - len(self.queue))
         cells, self.queue = self.queue[:n], self.queue[n:]
         if len(cells) < n:
             cells += self.random_new_cells(n - len(cells), {self.moves.cell_id(c) for c in cells})

@@ -9,6 +9,12 @@ reconstruction; the paper's rank-gradient estimation through XGBoost is not impl
 constraint the scores are the search's penalised fitness (the AG-Net ranking with Joint and the 1000x
 penalty).
 
+``late_after`` N > 0 adds a late phase: from the first round after N queries the loop restarts from a fresh copy of
+the pre-trained generator (``late_restart``; it is retrained on every query so far, as each round does) and goes on with
+rounds of ``late_round_size`` and ``late_epochs`` retraining epochs. ``agnet-8`` with ``late_after=100`` combines its
+fast start (rounds of 8) with AG-Net's rounds of 16 later: on NB201, two seeds of 20 whose rounds of 8 stalled on a
+high-signal, lower-accuracy cell reached the optimum after the restart (benchmarks/results/search_nb201.md).
+
 The generator and surrogate are tiny (node states of 32): every round runs with one torch thread
 (:class:`~nasviz.search.base.RoundStrategy`), which is faster than two and does not slow down when the cores are shared
 (a 192-query NB201 run: about 45 s of CPU with one thread; with the default threads on a busy machine
@@ -22,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from nasviz.errors import ConfigError
 from nasviz.search.base import RoundStrategy, SearchContext
 
 
@@ -30,15 +37,31 @@ class AGNetSearch(RoundStrategy):
     title = "AG-Net (generator + MLP surrogate, weighted retraining)"
     ranker = "mlp"
     defaults: dict[str, Any] = {"initial_samples": 16, "retrain_epochs": 15, "candidates": 100, "alpha": 0.9,
-                                "k": 1e-3, "uniform": 3.0, "max_batches": 9, "steps_per_epoch": 0, "round_size": 16}
+                                "k": 1e-3, "uniform": 3.0, "max_batches": 9, "steps_per_epoch": 0, "round_size": 16,
+                                "late_after": 0, "late_round_size": 16, "late_epochs": 15, "late_restart": True}
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
         super().__init__(context, seed, **settings)
+        if int(self.settings["late_after"]) < 0 or int(self.settings["late_round_size"]) < 1 \
+                or int(self.settings["late_epochs"]) < 1:
+            raise ConfigError("agnet late_after must be >= 0 (0 = off) and late_round_size, late_epochs >= 1")
+        self.encoder = self._pretrained()
+        self.rounds = 0
+        self.late = False
+
+    def _pretrained(self) -> Any:
+        """A fresh copy of the pre-trained generator and surrogate."""
         from nasviz.encoders.agnet import AGNetEncoder
 
         pretrained = AGNetEncoder.load(self.moves.space.name)
-        self.encoder = AGNetEncoder(pretrained.space, copy.deepcopy(pretrained.model), pretrained.manifest)
-        self.rounds = 0
+        return AGNetEncoder(pretrained.space, copy.deepcopy(pretrained.model), pretrained.manifest)
+
+    def _enter_late_phase(self) -> None:
+        """From the first round after ``late_after`` queries: rounds of ``late_round_size`` with ``late_epochs``
+        retraining epochs, from a fresh copy of the pre-trained generator when ``late_restart``."""
+        self.late = True
+        if self.settings["late_restart"]:
+            self.encoder = self._pretrained()
 
     def _retrain(self, scores: np.ndarray) -> None:
         import torch
@@ -48,9 +71,12 @@ class AGNetSearch(RoundStrategy):
         round_seed = self.seed * 1000 + len(self.history_obs)
         torch.manual_seed(round_seed)
         steps = int(self.settings["steps_per_epoch"]) or None
-        weighted_retrain(self.encoder.model, self.encoder.graphs, self.history_cells, scores,
-                         int(self.settings["retrain_epochs"]), round_seed, alpha=float(self.settings["alpha"]),
-                         k=float(self.settings["k"]), steps_per_epoch=steps)
+        epochs = int(self.settings["late_epochs" if self.late else "retrain_epochs"])
+        weighted_retrain(self.encoder.model, self.encoder.graphs, self.history_cells, scores, epochs, round_seed,
+                         alpha=float(self.settings["alpha"]), k=float(self.settings["k"]), steps_per_epoch=steps)
+
+    def round_size(self) -> int:
+        return int(self.settings["late_round_size" if self.late else "round_size"])
 
     def _candidates(self) -> list[Any]:
         """New valid cells generated from z ~ U(-a, a), in batches of 100, up to ``candidates``."""
@@ -71,6 +97,10 @@ class AGNetSearch(RoundStrategy):
         return self.encoder.predict(candidates)
 
     def _round_body(self, n: int) -> list[Any]:
+        late_after = int(self.settings["late_after"])
+        if late_after and not self.late and len(self.history_obs) >= late_after:
+            self._enter_late_phase()
+            n = max(n, self.round_size())
         scores = self.fitness()
         self._retrain(scores)
         self.rounds += 1
@@ -83,7 +113,7 @@ class AGNetSearch(RoundStrategy):
         return [candidates[i] for i in order.tolist()]
 
     def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "rounds": self.rounds, "ranker": self.ranker}
+        return {**super().describe(), "rounds": self.rounds, "ranker": self.ranker, "late_phase": self.late}
 
 
 class AGNetSmallRoundsSearch(AGNetSearch):
