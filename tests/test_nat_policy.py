@@ -121,12 +121,16 @@ def test_masked_actions_are_never_sampled() -> None:
     assert (code[null_edges, SKIP] > 0).all() and (code[null_edges, NULL] == 0).all()
 
 
-def test_best_of_k_keeps_the_best_sample() -> None:
+def _toy_decision():
+    """An untrained NB201 policy, 20 cells, the toy reward and the greedy decision."""
     adapter = get_adapter("nb201")
     policy = NatPolicy.for_adapter(adapter, PolicyConfig(edge_dim=8, hidden=16))
     cells = _sampler(np.random.default_rng(5), 20)
-    reward = ToyReward()
-    greedy = decide(policy, adapter, cells, "paper")
+    return adapter, policy, cells, ToyReward(), decide(policy, adapter, cells, "paper")
+
+
+def test_best_of_k_keeps_the_best_sample() -> None:
+    adapter, policy, cells, reward, greedy = _toy_decision()
     best = decide(policy, adapter, cells, "paper", samples=8, reward=reward, seed=3)
     assert (reward.values(best.transformed) >= reward.values(greedy.transformed)).all()
     assert all(max(scores) == pytest.approx(v) for scores, v in zip(best.sampled_rewards, reward.values(best.transformed),
@@ -154,11 +158,7 @@ def test_most_probable_actions_match_brute_force() -> None:
 
 
 def test_top_candidates_are_distinct_and_include_greedy() -> None:
-    adapter = get_adapter("nb201")
-    policy = NatPolicy.for_adapter(adapter, PolicyConfig(edge_dim=8, hidden=16))
-    cells = _sampler(np.random.default_rng(5), 20)
-    reward = ToyReward()
-    greedy = decide(policy, adapter, cells, "paper")
+    adapter, policy, cells, reward, greedy = _toy_decision()
     top = decide(policy, adapter, cells, "paper", samples=8, reward=reward)
     sampled = decide(policy, adapter, cells, "paper", samples=8, reward=reward, seed=3, candidates="sample")
     assert (reward.values(top.transformed) >= reward.values(greedy.transformed)).all()
