@@ -12,6 +12,7 @@ from nasviz.data import available_tables, load_table, status
 from nasviz.errors import NasvizError
 from nasviz.search import RunStore, SearchConfig, parse_settings, strategy_class, strategy_names
 from nasviz.search.objective import default_metrics, latency_key_for
+from nasviz.search_figures import comparison_figure, metric_label
 from nasviz.search_jobs import (
     checkpoint_table,
     comparison_frame,
@@ -28,7 +29,7 @@ from nasviz.search_jobs import (
 )
 from nasviz.spaces import get_space
 from nasviz.ui import setup_page, show_figure
-from nasviz.ui.search import comparison_figure, download_row, metric_label, run_label, show_live_job, show_run
+from nasviz.ui.search import download_row, run_label, show_live_job, show_run
 
 setup_page("Search")
 st.title("Search")
