@@ -75,6 +75,8 @@ def apply_paper_style(fig: go.Figure, width: str = "single", serif: bool = False
                         title_font_size=font_px, tickfont_size=font_px - 0.5 * PX_PER_PT)
     styled.update_yaxes(showline=True, linewidth=0.8, ticks="outside", tickwidth=0.8, ticklen=3, automargin=True,
                         title_font_size=font_px, tickfont_size=font_px - 0.5 * PX_PER_PT)
+    # subplot titles and annotations (optimum lines' labels) are text too: same face, at the figure's font size
+    styled.update_annotations(font={"size": font_px, "family": SERIF_FONTS if serif else SANS_FONTS})
     # traces that were coloured by the default colorway pick up Okabe-Ito
     for index, trace in enumerate(styled.data):
         marker = getattr(trace, "marker", None)

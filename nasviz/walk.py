@@ -173,6 +173,19 @@ def nearest_neighbour_walk(embeddings: EmbeddingSet, start: str, steps: int = 15
     return walk
 
 
+def step_captions(walk: Walk) -> list[str]:
+    """One caption per step: cell id, edit distance to the previous cell and the metric with its change."""
+    out = []
+    for s in walk.steps:
+        parts = [f"step {s.step}: cell {s.cell_id}"]
+        if s.edit_distance is not None:
+            parts.append(f"edit distance {s.edit_distance}")
+        if np.isfinite(s.metric):
+            parts.append(f"{s.metric:.4g}" + (f" ({s.metric_change:+.3g})" if np.isfinite(s.metric_change) else ""))
+        out.append(" · ".join(parts))
+    return out
+
+
 @dataclass
 class WalkComparison:
     """The same walk under two encoders."""

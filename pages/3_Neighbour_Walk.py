@@ -22,6 +22,7 @@ from nasviz.walk import (
     l2_summary,
     l2_vs_edit_distance,
     nearest_neighbour_walk,
+    step_captions,
     typed_cell_id,
 )
 
@@ -209,21 +210,9 @@ frames = pd.concat([w.to_frame().assign(encoder=w.encoder) for w in walks], igno
 show_figure(fig, f"walk_{space.name}_{start_id}", data=frames, key="walk_metric_fig")
 
 
-def captions_for(walk: Walk) -> list[str]:
-    out = []
-    for s in walk.steps:
-        parts = [f"step {s.step}: cell {s.cell_id}"]
-        if s.edit_distance is not None:
-            parts.append(f"edit distance {s.edit_distance}")
-        if np.isfinite(s.metric):
-            parts.append(f"{s.metric:.4g}" + (f" ({s.metric_change:+.3g})" if np.isfinite(s.metric_change) else ""))
-        out.append(" · ".join(parts))
-    return out
-
-
 def show_walk(walk: Walk, per_row: int) -> None:
     cells = [cell_for_id(space, c) for c in walk.cell_ids]
-    captions = captions_for(walk)
+    captions = step_captions(walk)
     table = walk.to_frame()
     table.insert(2, "cell", latent.cell_labels(space.name, walk.cell_ids))
     st.dataframe(table.drop(columns=["position"]).rename(columns={"metric": metric_text}), hide_index=True,

@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "nasviz.cli.encoders",
     "nasviz.cli.projections",  # after encoders: adds `encoders project` to its group
     "nasviz.cli.search",
+    "nasviz.cli.export",
 )
 
 

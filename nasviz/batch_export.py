@@ -1,0 +1,269 @@
+"""Batch export of paper figures (``nasviz export``): latent maps, nearest-neighbour walks with every cell drawn,
+the L2-versus-edit-distance plot and search runs.
+
+Each figure is the one the pages show (:mod:`nasviz.latent`, :mod:`nasviz.search_figures`), written as PNG, SVG
+and/or PDF with the paper preset of :mod:`nasviz.export` (column width, 8-9 pt fonts, colour-blind palette) and a CSV
+of its data beside it. WebGL scatter traces become SVG scatter traces in SVG and PDF files, so the points stay
+vectors instead of one embedded bitmap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from nasviz.errors import ConfigError
+from nasviz.export import COLUMN_WIDTHS_IN, FORMATS, apply_paper_style, export_session, figure_bytes, figure_csv
+from nasviz.progress import ProgressCallback
+
+#: most points kept as vectors in SVG/PDF; larger maps keep Plotly's WebGL bitmap (a 100k-point SVG is unwieldy)
+MAX_VECTOR_POINTS = 50_000
+VIEWS = ("points", "density")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to write: image ``formats``, the paper ``width`` ("single", "double", or None for the on-screen size),
+    a serif font, and whether a CSV of the data goes beside each figure."""
+
+    formats: tuple[str, ...] = ("pdf",)
+    width: str | None = "single"
+    serif: bool = False
+    csv: bool = True
+
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.formats if f not in FORMATS]
+        if unknown or not self.formats:
+            raise ConfigError(f"unknown export format(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(FORMATS)}")
+        if self.width is not None and self.width not in COLUMN_WIDTHS_IN:
+            raise ConfigError(f"unknown paper width {self.width!r}; choose single, double or screen")
+
+
+@dataclass
+class ExportResult:
+    """The files written and what they show."""
+
+    files: list[Path] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"files": [str(p) for p in self.files], **self.details}
+
+
+def vector_ready(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` whose WebGL scatter traces are SVG scatter traces (when it has at most
+    :data:`MAX_VECTOR_POINTS` points), so SVG and PDF exports keep every point as a vector."""
+    points = sum(len(t.x) for t in fig.data if t.type == "scattergl" and t.x is not None)
+    if not points or points > MAX_VECTOR_POINTS:
+        return fig
+    out = go.Figure(layout=fig.layout)
+    for trace in fig.data:
+        if trace.type == "scattergl":
+            spec = trace.to_plotly_json()
+            spec.pop("type", None)
+            out.add_trace(go.Scatter(**spec))
+        else:
+            out.add_trace(trace)
+    return out
+
+
+def write_figure(fig: go.Figure, stem: Path, options: ExportOptions, data: pd.DataFrame | None = None,
+                 height_in: float | None = None, axes: bool = True) -> list[Path]:
+    """``fig`` as ``stem.<format>`` for every format of ``options`` (paper-styled unless the width is None), plus
+    ``stem.csv`` of ``data`` (or of the figure's traces). ``axes=False`` hides axis lines and ticks (projection
+    coordinates mean nothing)."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    styled = apply_paper_style(fig, width=options.width, serif=options.serif, height_in=height_in) if options.width else fig
+    legend = styled.layout.legend
+    if options.width and legend.orientation == "h" and (legend.y is None or legend.y < 0):
+        # below the x-axis title: at paper size the page's offset puts the legend on top of it
+        styled = go.Figure(styled)
+        styled.update_layout(legend={"yanchor": "top", "y": -0.42 if options.width == "single" else -0.3, "x": 0})
+    if not axes:
+        styled = go.Figure(styled)
+        styled.update_xaxes(showline=False, ticks="", showticklabels=False, showgrid=False)
+        styled.update_yaxes(showline=False, ticks="", showticklabels=False, showgrid=False)
+    written = []
+    for fmt in options.formats:
+        path = stem.with_name(f"{stem.name}.{fmt}")
+        path.write_bytes(figure_bytes(vector_ready(styled) if fmt in ("svg", "pdf") else styled, fmt))
+        written.append(path)
+    if options.csv:
+        path = stem.with_name(f"{stem.name}.csv")
+        path.write_bytes(figure_csv(fig, data))
+        written.append(path)
+    return written
+
+
+def _square_height(options: ExportOptions) -> float | None:
+    """Maps are square: the height of a map at the export width (legend and colour bar included)."""
+    return None if options.width is None else COLUMN_WIDTHS_IN[options.width] * (0.9 if options.width == "single" else 0.6)
+
+
+def _metric_key(space: str, requested: str | None) -> tuple[str, str]:
+    """The metric to colour by (``requested``, or the page's default) and its label; a clear error lists the choices."""
+    from nasviz import latent
+
+    choices = latent.metric_choices(space)
+    if not choices:
+        raise ConfigError(f"no metric is available for {space}: import its benchmark table (`nasviz data import`)")
+    if requested is None:
+        choice = latent.default_metric(choices) or choices[0]
+        return choice.key, choice.label
+    for choice in choices:
+        if requested in (choice.key, choice.label):
+            return choice.key, choice.label
+    raise ConfigError(f"unknown metric {requested!r} for {space}; choose one of: {', '.join(c.key for c in choices)}")
+
+
+# ---- latent maps ---------------------------------------------------------------------------------
+
+def export_latent(space: str, encoder: str, out: Path, *, method: str = "tsne", color: str | None = None,
+                  view: str = "points", bins: int = 51, options: ExportOptions | None = None, compute: bool = True,
+                  seed: int = 0, progress: ProgressCallback | None = None) -> ExportResult:
+    """The Latent Space page's map of ``encoder`` on ``space`` (``view`` "points" or "density", the binned mean of
+    arch2vec's figure 4) coloured by ``color``. A missing projection is computed and cached when ``compute``,
+    otherwise it is an error naming the command that computes it."""
+    from nasviz import latent
+    from nasviz.encoders.store import load_embeddings
+    from nasviz.projection import check_method, get_projection, lookup_cached
+    from nasviz.spaces import get_space
+
+    options = options or ExportOptions()
+    if view not in VIEWS:
+        raise ConfigError(f"unknown map view {view!r}; choose points or density")
+    space = get_space(space).name
+    method = check_method(method)
+    key, label = _metric_key(space, color)
+    embeddings = load_embeddings(space, encoder)
+    lookup = lookup_cached(embeddings, method)
+    if lookup.projection is None and not compute:
+        raise ConfigError(f"no cached {method} projection of {encoder} on {space} ({lookup.message or lookup.status}); "
+                          f"compute it with `nasviz encoders project --space {space} --encoder {encoder} --method {method}`")
+    projection, _ = get_projection(space, encoder, method, seed=seed, progress=progress, embeddings=embeddings)
+    frame = latent.assemble_map(embeddings, projection, [key])
+    title = latent.projection_title(space, encoder, method)
+    if view == "points":
+        marker = 2.0 if options.width == "single" else 3.0 if options.width == "double" else 4.0
+        fig = latent.map_figure(frame, key, title=title, labels={key: label}, marker_size=marker)
+        data = frame
+    else:
+        fig, binned = latent.density_figure(frame, key, bins=bins, title=title, label=label)
+        data = pd.DataFrame({"y": np.repeat(binned.y_centres, bins), "x": np.tile(binned.x_centres, bins),
+                             "mean": binned.mean.reshape(-1), "cells": binned.counts.reshape(-1)})
+    with export_session():
+        files = write_figure(fig, out, options, data, height_in=_square_height(options), axes=False)
+    return ExportResult(files, {"space": space, "encoder": encoder, "method": method, "view": view, "metric": key,
+                                "cells": len(frame)})
+
+
+# ---- walks ---------------------------------------------------------------------------------------
+
+def export_walk(space: str, encoder: str, start: str, out_dir: Path, *, steps: int = 15, metric: str | None = None,
+                options: ExportOptions | None = None) -> ExportResult:
+    """A nearest-neighbour walk (arch2vec's figure 2) as files in ``out_dir``: every cell drawn on its own with the
+    changes from the previous cell highlighted (``step_NN_cell_ID.<format>``), all of them in one drawing
+    (``walk_cells``), the edit distance and metric per step (``walk_metric``) and ``walk.csv``."""
+    from nasviz import latent
+    from nasviz.drawing import render_cell
+    from nasviz.encoders.store import load_embeddings
+    from nasviz.spaces import get_space
+    from nasviz.walk import cell_for_id, nearest_neighbour_walk, step_captions, typed_cell_id
+
+    options = options or ExportOptions()
+    space_obj = get_space(space)
+    embeddings = load_embeddings(space_obj.name, encoder)
+    start_id = typed_cell_id(space_obj, start, embeddings)
+    key, label = _metric_key(space_obj.name, metric) if metric is not None or latent.metric_choices(space_obj.name) \
+        else (None, "")
+    values = latent.metric_values(space_obj.name, key, embeddings.cell_ids.tolist()) if key else None
+    walk = nearest_neighbour_walk(embeddings, start_id, steps, space=space_obj, metric=values, metric_key=key)
+    cells = [cell_for_id(space_obj, cid) for cid in walk.cell_ids]
+    captions = step_captions(walk)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files: list[Path] = []
+    previous = None
+    for step, (cell, caption) in enumerate(zip(cells, captions, strict=True)):
+        for fmt in options.formats:
+            path = out_dir / f"step_{step:02d}_cell_{walk.cell_ids[step]}.{fmt}"
+            path.write_bytes(render_cell(space_obj, cell, fmt, highlight_diff=previous, title=caption))
+            files.append(path)
+        previous = cell
+    title = f"{encoder} nearest-neighbour walk on {space_obj.title}"
+    for fmt in options.formats:
+        path = out_dir / f"walk_cells.{fmt}"
+        path.write_bytes(latent.walk_drawing(space_obj, cells, captions, fmt, title=title))
+        files.append(path)
+    table = walk.to_frame()
+    table.insert(2, "cell", latent.cell_labels(space_obj.name, walk.cell_ids))
+    with export_session():
+        figure = latent.walk_metric_figure([walk], label)
+        figure.update_layout(showlegend=False)  # one walk: the file and walk.csv name the encoder
+        files += write_figure(figure, out_dir / "walk_metric", ExportOptions(options.formats, options.width, options.serif,
+                                                                             csv=False),
+                              height_in=None if options.width is None else COLUMN_WIDTHS_IN[options.width] * 0.9)
+    if options.csv:
+        path = out_dir / "walk.csv"
+        table.to_csv(path, index=False)
+        files.append(path)
+    return ExportResult(files, {"space": space_obj.name, "encoder": encoder, "start": start_id, "steps": len(walk) - 1,
+                                "metric": key, "mean_edit_distance": walk.mean_edit_distance, "cells": walk.cell_ids})
+
+
+# ---- L2 versus edit distance ---------------------------------------------------------------------
+
+def export_l2_edit(space: str, encoders: Sequence[str], out: Path, *, cells: int = 400, seed: int = 0,
+                   options: ExportOptions | None = None) -> ExportResult:
+    """arch2vec's figure 3 for one or more encoders: latent L2 distance (over its median) by edit distance."""
+    from nasviz import latent
+    from nasviz.encoders.store import load_embeddings
+    from nasviz.spaces import get_space
+    from nasviz.walk import l2_summary, l2_vs_edit_distance
+
+    options = options or ExportOptions()
+    if not encoders:
+        raise ConfigError("name at least one encoder")
+    space = get_space(space).name
+    pairs = {name: l2_vs_edit_distance(load_embeddings(space, name), n_cells=cells, seed=seed)
+             for name in dict.fromkeys(encoders)}
+    data = pd.concat([frame.assign(encoder=name) for name, frame in pairs.items()], ignore_index=True)
+    with export_session():
+        files = write_figure(latent.l2_edit_figure(pairs), out, options, data)
+    summary = {name: l2_summary(frame).to_dict(orient="records") for name, frame in pairs.items()}
+    return ExportResult(files, {"space": space, "encoders": list(pairs), "pairs": len(data), "summary": summary})
+
+
+# ---- search runs ---------------------------------------------------------------------------------
+
+def export_run(run_id: int, out_dir: Path, *, options: ExportOptions | None = None, store: Any = None) -> ExportResult:
+    """The Search page's charts of one stored run: best so far with the optimum lines (``run_ID_best``), every
+    query (``run_ID_queries``: accuracy versus latency with the limit and the exact Pareto front when constrained),
+    and under a constraint the feasibility ratio per iteration (``run_ID_feasibility``)."""
+    from nasviz.search import RunStore
+    from nasviz.search_figures import best_so_far_figure, feasibility_figure, queries_figure
+    from nasviz.search_jobs import feasibility_frame, is_constrained, queries_frame
+
+    options = options or ExportOptions()
+    store = store or RunStore()
+    info = store.get_run(run_id)
+    records = store.queries(run_id)
+    if not records:
+        raise ConfigError(f"run {run_id} has no query yet: nothing to draw")
+    frame = queries_frame(records, info)
+    stem = out_dir / f"run_{run_id}"
+    with export_session():
+        files = write_figure(best_so_far_figure(frame, info), stem.with_name(f"{stem.name}_best"), options, frame,
+                             height_in=None if options.width is None else COLUMN_WIDTHS_IN[options.width] * 0.9)
+        files += write_figure(queries_figure(frame, info), stem.with_name(f"{stem.name}_queries"), options, frame)
+        if is_constrained(info):
+            feasibility = feasibility_frame(records)
+            files += write_figure(feasibility_figure(feasibility), stem.with_name(f"{stem.name}_feasibility"), options,
+                                  feasibility)
+    return ExportResult(files, {"run": run_id, "strategy": info.strategy, "seed": info.seed, "queries": len(frame),
+                                "status": info.status})
