@@ -3,8 +3,7 @@ the L2-versus-edit-distance plot and search runs.
 
 Each figure is the one the pages show (:mod:`nasviz.latent`, :mod:`nasviz.search_figures`), written as PNG, SVG
 and/or PDF with the paper preset of :mod:`nasviz.export` (column width, 8-9 pt fonts, colour-blind palette) and a CSV
-of its data beside it. WebGL scatter traces become SVG scatter traces in SVG and PDF files, so the points stay
-vectors instead of one embedded bitmap.
+of its data beside it.
 """
 
 from __future__ import annotations
@@ -22,8 +21,6 @@ from nasviz.errors import ConfigError
 from nasviz.export import COLUMN_WIDTHS_IN, FORMATS, apply_paper_style, export_session, figure_bytes, figure_csv
 from nasviz.progress import ProgressCallback
 
-#: most points kept as vectors in SVG/PDF; larger maps keep Plotly's WebGL bitmap (a 100k-point SVG is unwieldy)
-MAX_VECTOR_POINTS = 50_000
 VIEWS = ("points", "density")
 
 
@@ -56,23 +53,6 @@ class ExportResult:
         return {"files": [str(p) for p in self.files], **self.details}
 
 
-def vector_ready(fig: go.Figure) -> go.Figure:
-    """A copy of ``fig`` whose WebGL scatter traces are SVG scatter traces (when it has at most
-    :data:`MAX_VECTOR_POINTS` points), so SVG and PDF exports keep every point as a vector."""
-    points = sum(len(t.x) for t in fig.data if t.type == "scattergl" and t.x is not None)
-    if not points or points > MAX_VECTOR_POINTS:
-        return fig
-    out = go.Figure(layout=fig.layout)
-    for trace in fig.data:
-        if trace.type == "scattergl":
-            spec = trace.to_plotly_json()
-            spec.pop("type", None)
-            out.add_trace(go.Scatter(**spec))
-        else:
-            out.add_trace(trace)
-    return out
-
-
 def write_figure(fig: go.Figure, stem: Path, options: ExportOptions, data: pd.DataFrame | None = None,
                  height_in: float | None = None, axes: bool = True) -> list[Path]:
     """``fig`` as ``stem.<format>`` for every format of ``options`` (paper-styled unless the width is None), plus
@@ -92,7 +72,7 @@ def write_figure(fig: go.Figure, stem: Path, options: ExportOptions, data: pd.Da
     written = []
     for fmt in options.formats:
         path = stem.with_name(f"{stem.name}.{fmt}")
-        path.write_bytes(figure_bytes(vector_ready(styled) if fmt in ("svg", "pdf") else styled, fmt))
+        path.write_bytes(figure_bytes(styled, fmt))
         written.append(path)
     if options.csv:
         path = stem.with_name(f"{stem.name}.csv")

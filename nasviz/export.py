@@ -39,6 +39,9 @@ SERIF_FONTS = "Times New Roman, Times, Nimbus Roman, DejaVu Serif, serif"
 #: PNG resolution of exported figures
 DEFAULT_DPI = 300
 
+#: most points kept as vectors in SVG/PDF; larger maps keep Plotly's WebGL bitmap (a 100k-point SVG is unwieldy)
+MAX_VECTOR_POINTS = 50_000
+
 _BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 
 
@@ -136,8 +139,26 @@ def export_session() -> Iterator[None]:
         kaleido.stop_sync_server(silence_warnings=True)
 
 
+def vector_ready(fig: go.Figure) -> go.Figure:
+    """A copy of ``fig`` whose WebGL scatter traces are SVG scatter traces (when it has at most
+    :data:`MAX_VECTOR_POINTS` points), so SVG and PDF exports keep every point as a vector."""
+    points = sum(len(t.x) for t in fig.data if t.type == "scattergl" and t.x is not None)
+    if not points or points > MAX_VECTOR_POINTS:
+        return fig
+    out = go.Figure(layout=fig.layout)
+    for trace in fig.data:
+        if trace.type == "scattergl":
+            spec = trace.to_plotly_json()
+            spec.pop("type", None)
+            out.add_trace(go.Scatter(**spec))
+        else:
+            out.add_trace(trace)
+    return out
+
+
 def figure_bytes(fig: go.Figure, fmt: str, dpi: int = DEFAULT_DPI) -> bytes:
-    """``fig`` as PNG, SVG or PDF bytes (PNG at ``dpi`` for the figure's physical size)."""
+    """``fig`` as PNG, SVG or PDF bytes (PNG at ``dpi`` for the figure's physical size; SVG and PDF through
+    :func:`vector_ready`, so a map's points stay vectors)."""
     import warnings
 
     fmt = fmt.lower().lstrip(".")
@@ -145,6 +166,8 @@ def figure_bytes(fig: go.Figure, fmt: str, dpi: int = DEFAULT_DPI) -> bytes:
         raise ExportError(f"unknown figure format {fmt!r}; choose one of {', '.join(FORMATS)}")
     check_browser()
     scale = dpi / PX_PER_INCH if fmt == "png" else 1
+    if fmt in ("svg", "pdf"):
+        fig = vector_ready(fig)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The kopts argument is ignored")
         try:

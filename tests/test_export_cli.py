@@ -12,11 +12,11 @@ import pytest
 from test_search_support import write_table
 from typer.testing import CliRunner
 
-from nasviz.batch_export import MAX_VECTOR_POINTS, ExportOptions, vector_ready
+from nasviz.batch_export import ExportOptions
 from nasviz.cli.main import app
 from nasviz.encoders.store import load_embeddings
 from nasviz.errors import ConfigError
-from nasviz.export import find_browser
+from nasviz.export import MAX_VECTOR_POINTS, find_browser, vector_ready
 from nasviz.spaces import get_space
 from nasviz.walk import nearest_neighbour_walk
 
