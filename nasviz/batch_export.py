@@ -247,3 +247,44 @@ def export_run(run_id: int, out_dir: Path, *, options: ExportOptions | None = No
                                   feasibility)
     return ExportResult(files, {"run": run_id, "strategy": info.strategy, "seed": info.seed, "queries": len(frame),
                                 "status": info.status})
+
+
+def export_comparison(run_ids: Sequence[int], out: Path, *, options: ExportOptions | None = None,
+                      store: Any = None) -> ExportResult:
+    """The Search page's comparison of stored runs (papers' figures 3-4): the best-so-far reported metric per strategy,
+    mean ± std over seeds, with the table's optimum for unconstrained runs; ``out.csv`` holds the curves and
+    ``out_table.csv`` the mean ± std at 96, 100 and 192 queries. Runs must share one protocol."""
+    from nasviz.search import RunStore
+    from nasviz.search_figures import comparison_figure
+    from nasviz.search_jobs import (
+        checkpoint_table,
+        comparison_frame,
+        is_constrained,
+        optimum_lines,
+        protocol_signature,
+        run_reported_key,
+    )
+
+    options = options or ExportOptions()
+    if not run_ids:
+        raise ConfigError("name at least one run to compare (see `nasviz runs list`)")
+    store = store or RunStore()
+    infos = [store.get_run(run_id) for run_id in dict.fromkeys(run_ids)]
+    signature = protocol_signature(infos[0])
+    for info in infos[1:]:
+        if protocol_signature(info) != signature:
+            raise ConfigError(f"run {info.id} has another protocol ({', '.join(protocol_signature(info))}) than run "
+                              f"{infos[0].id} ({', '.join(signature)}): compare runs of one protocol")
+    comparison = comparison_frame(infos, store)
+    if comparison.empty:
+        raise ConfigError("none of these runs has a query yet: nothing to compare")
+    reported_key = run_reported_key(infos[0])
+    optimum = optimum_lines(infos[0]).get("reported") if not any(is_constrained(i) for i in infos) else None
+    with export_session():
+        files = write_figure(comparison_figure(comparison, reported_key, optimum), out, options, comparison)
+    table = checkpoint_table(comparison)
+    if options.csv:
+        path = out.with_name(f"{out.name}_table.csv")
+        table.to_csv(path, index=False)
+        files.append(path)
+    return ExportResult(files, {"runs": [i.id for i in infos], "table": table.to_dict(orient="records")})

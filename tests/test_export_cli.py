@@ -117,3 +117,12 @@ def test_l2_edit_and_run_figures(tmp_path: Path) -> None:
     names = sorted(Path(p).name for p in json.loads(run.stdout)["files"])
     assert names == sorted(f"run_1_{kind}.{ext}" for kind in ("best", "queries", "feasibility") for ext in ("pdf", "csv"))
     assert len(pd.read_csv(tmp_path / "run" / "run_1_best.csv")) == 12
+
+    seeds = runner.invoke(app, ["search", "--algo", "random", "--budget", "12", "--seeds", "2", "--json"])
+    assert seeds.exit_code == 0, seeds.output
+    compared = runner.invoke(app, ["export", "compare", "1", "2", "3", "--out", str(tmp_path / "cmp.svg"), "--json"])
+    assert compared.exit_code == 0, compared.output
+    table = pd.read_csv(tmp_path / "cmp_table.csv")
+    assert len(table) == 2 and sorted(table["runs"]) == [1, 2]  # the constrained run is its own group
+    curves = pd.read_csv(tmp_path / "cmp.csv")
+    assert curves["query"].max() == 12 and (tmp_path / "cmp.svg").read_text().lstrip().startswith("<svg")

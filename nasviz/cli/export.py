@@ -132,5 +132,24 @@ def run_command(
     emit(result.to_dict(), as_json, _human)
 
 
+@export_app.command("compare")
+@handles_errors
+def compare_command(
+    run_ids: list[int] = typer.Argument(..., help="Stored runs of one protocol (see `nasviz runs list`)."),  # noqa: B008
+    out: Path = typer.Option(..., "--out", "-o", help="Output file (compare.pdf) or stem for every --format."),
+    formats: list[str] | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),  # noqa: B008
+    width: str = typer.Option("single", "--width", help=WIDTH_HELP),
+    serif: bool = typer.Option(False, "--serif", help="Serif font."),
+    csv: bool = typer.Option(True, "--csv/--no-csv", help="Write the curves and the 96/100/192 table as CSV."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Mean ± std over seeds of the best reported metric per strategy versus queries (the Search page's comparison)."""
+    from nasviz.batch_export import export_comparison
+
+    stem, chosen = _stem(out, formats)
+    result = export_comparison(run_ids, stem, options=_options(chosen, width, serif, csv))
+    emit(result.to_dict(), as_json, _human)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(export_app, name="export")
