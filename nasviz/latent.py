@@ -229,6 +229,12 @@ class BinnedMap:
     x_centres: np.ndarray
     y_centres: np.ndarray
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per bin (row-major): centre ``y`` and ``x``, the ``mean`` and the number of ``cells``."""
+        rows, cols = self.mean.shape
+        return pd.DataFrame({"y": np.repeat(self.y_centres, cols), "x": np.tile(self.x_centres, rows),
+                             "mean": self.mean.reshape(-1), "cells": self.counts.reshape(-1)})
+
 
 def binned_mean(x: np.ndarray, y: np.ndarray, values: np.ndarray, bins: int = 51,
                 extent: tuple[float, float] = (-1.0, 1.0)) -> BinnedMap:

@@ -254,9 +254,7 @@ for column, (name, frame) in zip(columns, frames.items(), strict=True):
             fig, binned = latent.density_figure(frame, color_key, bins=bins, title=title, label=labels.get(color_key, ""),
                                                 color_range=shared_range, mask=mask, highlight_above=above,
                                                 highlight_below=below)
-            grid = pd.DataFrame({"y": np.repeat(binned.y_centres, bins), "x": np.tile(binned.x_centres, bins),
-                                 "mean": binned.mean.reshape(-1), "cells": binned.counts.reshape(-1)})
-            show_figure(fig, f"{stem}_density", data=grid, key=f"density_{name}_{drawn}")
+            show_figure(fig, f"{stem}_density", data=binned.to_frame(), key=f"density_{name}_{drawn}")
             st.caption(f"{int((binned.counts > 0).sum()):,} non-empty bins of {bins * bins:,}; "
                        "select cells in the Points view.")
         else:

@@ -262,6 +262,9 @@ def test_binned_mean_by_hand() -> None:
     assert binned.mean[0, 0] == 2.0 and binned.mean[0, 1] == 7.0 and binned.mean[1, 1] == 7.5
     assert np.isnan(binned.mean[1, 0])
     assert binned.x_centres.tolist() == [-0.5, 0.5]
+    grid = binned.to_frame()  # one row per bin, row-major: what the density figure's CSV holds
+    assert grid[["y", "x", "cells"]].values.tolist() == [[-0.5, -0.5, 2], [-0.5, 0.5, 1], [0.5, -0.5, 0], [0.5, 0.5, 2]]
+    assert grid["mean"].tolist()[:2] == [2.0, 7.0] and np.isnan(grid["mean"][2])
 
 
 def test_walk_drawing_is_one_vector_document() -> None:
