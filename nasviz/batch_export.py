@@ -9,11 +9,10 @@ of its data beside it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -60,13 +59,12 @@ def write_figure(fig: go.Figure, stem: Path, options: ExportOptions, data: pd.Da
     coordinates mean nothing)."""
     stem.parent.mkdir(parents=True, exist_ok=True)
     styled = apply_paper_style(fig, width=options.width, serif=options.serif, height_in=height_in) if options.width else fig
+    styled = go.Figure(styled)  # the layout tweaks below leave ``fig`` as it is
     legend = styled.layout.legend
     if options.width and legend.orientation == "h" and (legend.y is None or legend.y < 0):
         # below the x-axis title: at paper size the page's offset puts the legend on top of it
-        styled = go.Figure(styled)
         styled.update_layout(legend={"yanchor": "top", "y": -0.42 if options.width == "single" else -0.3, "x": 0})
     if not axes:
-        styled = go.Figure(styled)
         styled.update_xaxes(showline=False, ticks="", showticklabels=False, showgrid=False)
         styled.update_yaxes(showline=False, ticks="", showticklabels=False, showgrid=False)
     written = []
@@ -81,16 +79,22 @@ def write_figure(fig: go.Figure, stem: Path, options: ExportOptions, data: pd.Da
     return written
 
 
-def _square_height(options: ExportOptions) -> float | None:
-    """Maps are square: the height of a map at the export width (legend and colour bar included)."""
-    return None if options.width is None else COLUMN_WIDTHS_IN[options.width] * (0.9 if options.width == "single" else 0.6)
+def _height(options: ExportOptions, single: float, double: float | None = None) -> float | None:
+    """Figure height in inches: ``single`` (``double``) times the column width; None keeps the page's size."""
+    if options.width is None:
+        return None
+    ratio = single if options.width == "single" or double is None else double
+    return COLUMN_WIDTHS_IN[options.width] * ratio
 
 
-def _metric_key(space: str, requested: str | None) -> tuple[str, str]:
-    """The metric to colour by (``requested``, or the page's default) and its label; a clear error lists the choices."""
+def _metric_key(space: str, requested: str | None, required: bool = True) -> tuple[str | None, str]:
+    """The metric to colour by (``requested``, or the page's default) and its label; a clear error lists the choices.
+    With ``required=False`` a space without metrics gives (None, "") unless one was requested."""
     from nasviz import latent
 
     choices = latent.metric_choices(space)
+    if not choices and requested is None and not required:
+        return None, ""
     if not choices:
         raise ConfigError(f"no metric is available for {space}: import its benchmark table (`nasviz data import`)")
     if requested is None:
@@ -122,8 +126,8 @@ def export_latent(space: str, encoder: str, out: Path, *, method: str = "tsne", 
     method = check_method(method)
     key, label = _metric_key(space, color)
     embeddings = load_embeddings(space, encoder)
-    lookup = lookup_cached(embeddings, method)
-    if lookup.projection is None and not compute:
+    lookup = None if compute else lookup_cached(embeddings, method)
+    if lookup is not None and lookup.status != "hit":
         raise ConfigError(f"no cached {method} projection of {encoder} on {space} ({lookup.message or lookup.status}); "
                           f"compute it with `nasviz encoders project --space {space} --encoder {encoder} --method {method}`")
     projection, _ = get_projection(space, encoder, method, seed=seed, progress=progress, embeddings=embeddings)
@@ -135,10 +139,9 @@ def export_latent(space: str, encoder: str, out: Path, *, method: str = "tsne", 
         data = frame
     else:
         fig, binned = latent.density_figure(frame, key, bins=bins, title=title, label=label)
-        data = pd.DataFrame({"y": np.repeat(binned.y_centres, bins), "x": np.tile(binned.x_centres, bins),
-                             "mean": binned.mean.reshape(-1), "cells": binned.counts.reshape(-1)})
+        data = binned.to_frame()
     with export_session():
-        files = write_figure(fig, out, options, data, height_in=_square_height(options), axes=False)
+        files = write_figure(fig, out, options, data, height_in=_height(options, 0.9, 0.6), axes=False)
     return ExportResult(files, {"space": space, "encoder": encoder, "method": method, "view": view, "metric": key,
                                 "cells": len(frame)})
 
@@ -160,8 +163,7 @@ def export_walk(space: str, encoder: str, start: str, out_dir: Path, *, steps: i
     space_obj = get_space(space)
     embeddings = load_embeddings(space_obj.name, encoder)
     start_id = typed_cell_id(space_obj, start, embeddings)
-    key, label = _metric_key(space_obj.name, metric) if metric is not None or latent.metric_choices(space_obj.name) \
-        else (None, "")
+    key, label = _metric_key(space_obj.name, metric, required=False)
     values = latent.metric_values(space_obj.name, key, embeddings.cell_ids.tolist()) if key else None
     walk = nearest_neighbour_walk(embeddings, start_id, steps, space=space_obj, metric=values, metric_key=key)
     cells = [cell_for_id(space_obj, cid) for cid in walk.cell_ids]
@@ -185,9 +187,7 @@ def export_walk(space: str, encoder: str, start: str, out_dir: Path, *, steps: i
     with export_session():
         figure = latent.walk_metric_figure([walk], label)
         figure.update_layout(showlegend=False)  # one walk: the file and walk.csv name the encoder
-        files += write_figure(figure, out_dir / "walk_metric", ExportOptions(options.formats, options.width, options.serif,
-                                                                             csv=False),
-                              height_in=None if options.width is None else COLUMN_WIDTHS_IN[options.width] * 0.9)
+        files += write_figure(figure, out_dir / "walk_metric", replace(options, csv=False), height_in=_height(options, 0.9))
     if options.csv:
         path = out_dir / "walk.csv"
         table.to_csv(path, index=False)
@@ -236,14 +236,13 @@ def export_run(run_id: int, out_dir: Path, *, options: ExportOptions | None = No
     if not records:
         raise ConfigError(f"run {run_id} has no query yet: nothing to draw")
     frame = queries_frame(records, info)
-    stem = out_dir / f"run_{run_id}"
     with export_session():
-        files = write_figure(best_so_far_figure(frame, info), stem.with_name(f"{stem.name}_best"), options, frame,
-                             height_in=None if options.width is None else COLUMN_WIDTHS_IN[options.width] * 0.9)
-        files += write_figure(queries_figure(frame, info), stem.with_name(f"{stem.name}_queries"), options, frame)
+        files = write_figure(best_so_far_figure(frame, info), out_dir / f"run_{run_id}_best", options, frame,
+                             height_in=_height(options, 0.9))
+        files += write_figure(queries_figure(frame, info), out_dir / f"run_{run_id}_queries", options, frame)
         if is_constrained(info):
             feasibility = feasibility_frame(records)
-            files += write_figure(feasibility_figure(feasibility), stem.with_name(f"{stem.name}_feasibility"), options,
+            files += write_figure(feasibility_figure(feasibility), out_dir / f"run_{run_id}_feasibility", options,
                                   feasibility)
     return ExportResult(files, {"run": run_id, "strategy": info.strategy, "seed": info.seed, "queries": len(frame),
                                 "status": info.status})
