@@ -15,15 +15,19 @@ def no_progress(done: int, total: int, message: str = "") -> None:
 
 @contextmanager
 def tqdm_progress(description: str, total: int = 0, enabled: bool = True) -> Iterator[ProgressCallback]:
-    """A progress callback that drives a tqdm bar on stderr (silent when ``enabled`` is False)."""
+    """A progress callback that drives a tqdm bar on stderr (silent when ``enabled`` is False). The bar appears at the
+    first report, so a job that finds its result cached prints nothing."""
     if not enabled:
         yield no_progress
         return
     from tqdm import tqdm
 
-    bar = tqdm(total=total or None, desc=description, unit="it", dynamic_ncols=True, leave=True)
+    bars: list[tqdm] = []
     try:
         def callback(done: int, total_now: int, message: str = "") -> None:
+            if not bars:
+                bars.append(tqdm(total=total or None, desc=description, unit="it", dynamic_ncols=True, leave=True))
+            bar = bars[0]
             if total_now and bar.total != total_now:
                 bar.total = total_now
             bar.n = done
@@ -33,4 +37,5 @@ def tqdm_progress(description: str, total: int = 0, enabled: bool = True) -> Ite
 
         yield callback
     finally:
-        bar.close()
+        for bar in bars:
+            bar.close()
