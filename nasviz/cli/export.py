@@ -11,8 +11,12 @@ from nasviz.cli.common import JSON_OPTION, emit, handles_errors
 export_app = typer.Typer(help="Export paper figures (PNG/SVG/PDF plus CSV): latent maps, walks, L2 vs edit distance, "
                               "search runs.", no_args_is_help=True)
 
-FORMAT_HELP = "Image format: pdf, svg or png (repeat for several)."
-WIDTH_HELP = "single (3.5 in) or double (7.16 in) column width with 8-9 pt fonts, or screen (the page's size)."
+# options every export command shares
+FORMATS_OPTION = typer.Option(None, "--format", "-f", help="Image format: pdf, svg or png (repeat for several).")
+WIDTH_OPTION = typer.Option("single", "--width", help="single (3.5 in) or double (7.16 in) column width with 8-9 pt "
+                                                      "fonts, or screen (the page's size).")
+SERIF_OPTION = typer.Option(False, "--serif", help="Serif font (Times) instead of Helvetica.")
+CSV_OPTION = typer.Option(True, "--csv/--no-csv", help="Write the figure's data as CSV beside it.")
 
 
 def _options(formats: list[str] | None, width: str, serif: bool, csv: bool):  # noqa: ANN202
@@ -46,10 +50,10 @@ def latent_command(
     view: str = typer.Option("points", "--view", help="points, or density (binned mean, arch2vec figure 4)."),
     bins: int = typer.Option(51, "--bins", help="Bins per axis of the density view."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file (map.pdf) or stem (map) for every --format."),
-    formats: list[str] | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),  # noqa: B008
-    width: str = typer.Option("single", "--width", help=WIDTH_HELP),
-    serif: bool = typer.Option(False, "--serif", help="Serif font (Times) instead of Helvetica."),
-    csv: bool = typer.Option(True, "--csv/--no-csv", help="Write a CSV of the data beside the figure."),
+    formats: list[str] | None = FORMATS_OPTION,
+    width: str = WIDTH_OPTION,
+    serif: bool = SERIF_OPTION,
+    csv: bool = CSV_OPTION,
     compute: bool = typer.Option(True, "--compute/--cached-only", help="Compute a missing projection (t-SNE of 15k "
                                                                          "cells takes minutes) or fail."),
     seed: int = typer.Option(0, "--seed", help="Seed of t-SNE / UMAP when the projection is computed."),
@@ -77,10 +81,10 @@ def walk_command(
     steps: int = typer.Option(15, "--steps", help="Steps of the walk."),
     metric: str | None = typer.Option(None, "--metric", help="Metric reported per step (default: the page's default)."),
     out_dir: Path = typer.Option(..., "--out-dir", "-o", help="Folder for the files."),
-    formats: list[str] | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),  # noqa: B008
-    width: str = typer.Option("single", "--width", help=WIDTH_HELP),
-    serif: bool = typer.Option(False, "--serif", help="Serif font for the metric figure."),
-    csv: bool = typer.Option(True, "--csv/--no-csv", help="Write walk.csv."),
+    formats: list[str] | None = FORMATS_OPTION,
+    width: str = WIDTH_OPTION,
+    serif: bool = SERIF_OPTION,
+    csv: bool = CSV_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Every cell of a nearest-neighbour walk as its own drawing (changes highlighted), all cells in one drawing, the
@@ -100,10 +104,10 @@ def l2_edit_command(
     cells: int = typer.Option(400, "--cells", help="Cells whose pairs are compared (NB201: a random walk of edits)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the cell sample."),
     out: Path = typer.Option(..., "--out", "-o", help="Output file (l2.pdf) or stem for every --format."),
-    formats: list[str] | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),  # noqa: B008
-    width: str = typer.Option("single", "--width", help=WIDTH_HELP),
-    serif: bool = typer.Option(False, "--serif", help="Serif font."),
-    csv: bool = typer.Option(True, "--csv/--no-csv", help="Write the pairs as CSV beside the figure."),
+    formats: list[str] | None = FORMATS_OPTION,
+    width: str = WIDTH_OPTION,
+    serif: bool = SERIF_OPTION,
+    csv: bool = CSV_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Latent L2 distance by edit distance (arch2vec figure 3), one box per encoder and edit distance."""
@@ -119,10 +123,10 @@ def l2_edit_command(
 def run_command(
     run_id: int = typer.Argument(..., help="Stored search run (see `nasviz runs list`)."),
     out_dir: Path = typer.Option(..., "--out-dir", "-o", help="Folder for the files."),
-    formats: list[str] | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),  # noqa: B008
-    width: str = typer.Option("single", "--width", help=WIDTH_HELP),
-    serif: bool = typer.Option(False, "--serif", help="Serif font."),
-    csv: bool = typer.Option(True, "--csv/--no-csv", help="Write the queries as CSV beside each figure."),
+    formats: list[str] | None = FORMATS_OPTION,
+    width: str = WIDTH_OPTION,
+    serif: bool = SERIF_OPTION,
+    csv: bool = CSV_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The Search page's charts of one run: best so far, every query, feasibility ratio (constrained runs)."""
@@ -137,10 +141,10 @@ def run_command(
 def compare_command(
     run_ids: list[int] = typer.Argument(..., help="Stored runs of one protocol (see `nasviz runs list`)."),  # noqa: B008
     out: Path = typer.Option(..., "--out", "-o", help="Output file (compare.pdf) or stem for every --format."),
-    formats: list[str] | None = typer.Option(None, "--format", "-f", help=FORMAT_HELP),  # noqa: B008
-    width: str = typer.Option("single", "--width", help=WIDTH_HELP),
-    serif: bool = typer.Option(False, "--serif", help="Serif font."),
-    csv: bool = typer.Option(True, "--csv/--no-csv", help="Write the curves and the 96/100/192 table as CSV."),
+    formats: list[str] | None = FORMATS_OPTION,
+    width: str = WIDTH_OPTION,
+    serif: bool = SERIF_OPTION,
+    csv: bool = CSV_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Mean ± std over seeds of the best reported metric per strategy versus queries (the Search page's comparison)."""
