@@ -32,7 +32,7 @@ import pandas as pd
 
 from nasviz.errors import ConfigError
 from nasviz.search import QueryRecord, RunInfo, RunStore, SearchConfig, SearchRunner
-from nasviz.search.summary import trajectory
+from nasviz.search.summary import signal_rank, trajectory
 
 #: query counts of the comparison table (arch2vec / AG-Net report 96, 100 and 192 queries)
 COMPARISON_CHECKPOINTS: tuple[int, ...] = (96, 100, 192)
@@ -228,6 +228,17 @@ def optimum_lines(info: RunInfo) -> dict[str, float]:
     if value is not None and math.isfinite(value):
         out["reported_of_signal_optimum"] = float(value)
     return out
+
+
+def best_signal_rank_text(frame: pd.DataFrame, info: RunInfo) -> str | None:
+    """The rank of the best cell's signal so far among the table's (feasible) cells, as shown on the page: "1" is the
+    exact optimum, "> 100" lies past the table's best 100; None without a table reference or a feasible cell."""
+    block = info.reference.get("constrained_optimum" if is_constrained(info) else "optimum") or {}
+    top = block.get("top_signals")
+    if not top or frame.empty or not math.isfinite(frame["best_signal"].iloc[-1]):
+        return None
+    rank = signal_rank(float(frame["best_signal"].iloc[-1]), top, bool(run_protocol(info).get("maximize", True)))
+    return f"> {len(top)}" if rank is None else str(rank)
 
 
 def pareto_points(info: RunInfo) -> pd.DataFrame | None:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from nasviz.data import load_table
 from nasviz.errors import ConfigError, DataError
 from nasviz.search import RunStore, SearchConfig, run_search, strategy_names
 from nasviz.search.summary import trajectory
@@ -164,6 +165,13 @@ def test_page_runs_a_search_and_shows_it(nb201_home: Path) -> None:
     assert not at.exception and not at.error
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Queries"] == "20 / 20" and metrics["Status"] == "finished"
+    # the shown run's best cell ranked among the table's cells by signal (random search: rarely in the top 100)
+    signal = load_table("nb201").values("accuracy/cifar10/valid/12ep")
+    ranks = set()
+    for run in runs:
+        better = int((signal > max(q.signal for q in RunStore().queries(run.id)) + 1e-9).sum())
+        ranks.add(str(better + 1) if better < 100 else "> 100")
+    assert metrics["Rank by signal"] in ranks
     assert len(at.get("plotly_chart")) >= 3  # best so far, all queries, comparison
     assert sum("nasviz-cell-drawing" in m.value for m in at.markdown) >= 4  # latest candidates
     table = at.dataframe[0].value

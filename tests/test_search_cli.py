@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 from test_search_support import write_table
 from typer.testing import CliRunner
 
@@ -13,7 +14,7 @@ runner = CliRunner()
 
 
 def test_search_several_seeds_then_list_show_export_resume(tmp_path):
-    write_table()
+    arrays = write_table()
     out = runner.invoke(app, ["search", "--algo", "re", "--budget", "30", "--seeds", "2", "--set", "population_size=10",
                               "--set", "sample_size=3", "--json"])
     assert out.exit_code == 0, out.output
@@ -23,11 +24,17 @@ def test_search_several_seeds_then_list_show_export_resume(tmp_path):
     stats = report["mean"]["accuracy/cifar10/test/200ep"]["30"]
     values = [r["reported"]["accuracy/cifar10/test/200ep"] for r in report["runs"]]
     assert stats["mean"] == sum(values) / 2 and stats["runs"] == 2
+    # each seed's best cell ranked among the table's cells by signal, and the median rank over seeds
+    signals = np.sort(arrays["signal"])[::-1]
+    ranks = [1 + int((signals > run["best_signal"] + 1e-9).sum()) for run in report["runs"]]
+    assert [run["signal_rank"] for run in report["runs"]] == [r if r <= 100 else None for r in ranks]
+    assert report["signal_rank_median"] == float(np.median([min(r, 101) for r in ranks]))
 
     text = runner.invoke(app, ["search", "--algo", "random", "--budget", "20", "--device", "pixel3",
                                "--max-latency", "3", "--joint", "1"])
     assert text.exit_code == 0, text.output
     assert "feasibility ratio" in text.stdout and "+-" in text.stdout
+    assert "(rank " in text.stdout and "median rank of the best cell's signal among the feasible cells" in text.stdout
 
     listed = json.loads(runner.invoke(app, ["runs", "list", "--json"]).stdout)
     assert [r["id"] for r in listed] == [3, 2, 1] and listed[0]["device"] == "pixel3"

@@ -17,7 +17,7 @@ from nasviz.search import (
     fitness_scores,
     penalised_ranks,
 )
-from nasviz.search.summary import feasibility_by_iteration
+from nasviz.search.summary import feasibility_by_iteration, signal_rank
 
 
 def test_joint0_ranks_by_accuracy_and_puts_infeasible_below_feasible():
@@ -106,10 +106,27 @@ def test_constrained_run_on_a_table_records_feasibility_and_the_exact_optimum(al
     best = result.summary["best"]
     assert best["latency"] <= limit
     assert best["signal"] == max(r.signal for r in records if r.feasible)
+    # how close it came: regret and rank among the feasible cells of the table (1 = the optimum)
+    feasible_signals = arrays["signal"][feasible]
+    assert result.summary["signal_regret"] == pytest.approx(feasible_signals.max() - best["signal"])
+    better = int((feasible_signals > best["signal"] + 1e-9).sum())
+    assert result.summary["signal_rank"] == (better + 1 if better < 100 else None)
+    assert result.summary["reached_signal_optimum"] == (better == 0)
     # a constraint-aware strategy queries mostly feasible cells once it has learned (random: ~feasible share)
     if algo in ("re", "ls"):
         late = [r.feasible for r in records[30:]]
         assert np.mean(late) > feasible.mean()
+
+
+def test_signal_rank_counts_strictly_better_values_and_shares_ties():
+    top = [90.0, 89.5, 89.5, 88.0]
+    assert signal_rank(90.0, top) == 1
+    assert signal_rank(89.5, top) == 2  # tied cells share the better rank
+    assert signal_rank(89.0, top) == 4
+    assert signal_rank(88.0, top) == 4
+    assert signal_rank(87.0, top) is None  # past the kept list: not ranked
+    assert signal_rank(1.0, [1.0, 2.0, 3.0], maximize=False) == 1  # a loss: smaller is better
+    assert signal_rank(2.5, [1.0, 2.0, 3.0], maximize=False) == 3
 
 
 def test_no_feasible_cell_unknown_device_and_half_constraint_raise_before_starting():

@@ -35,7 +35,12 @@ def format_report(report: dict[str, Any]) -> str:
         extra = ""
         if "feasibility_ratio" in run:
             extra = f"  latency {_fmt(run['latency'])} ms  feasible {_fmt(run['feasibility_ratio'])}"
-        lines.append(f"  seed {run['seed']:>3} (run {run['run_id']}): signal {_fmt(run['best_signal'])}  "
+        rank_text = ""
+        if run.get("signal_rank") is not None:
+            rank_text = f" (rank {run['signal_rank']})"
+        elif run.get("signal_regret") is not None:  # compared with the table, but not among its best 100
+            rank_text = " (rank > 100)"
+        lines.append(f"  seed {run['seed']:>3} (run {run['run_id']}): signal {_fmt(run['best_signal'])}{rank_text}  "
                      f"{key} {_fmt((run['reported'] or {}).get(key))}{extra}  {run['best_cell']}")
     for q, stats in report["mean"][key].items():
         lines.append(f"  at {q:>4} queries: {key} {_fmt(stats['mean'])} +- {_fmt(stats['std'])} "
@@ -45,6 +50,11 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"  feasibility ratio {report['feasibility_ratio_mean']:.3f}; "
                      f"{report['reached_signal_optimum']}/{len(report['runs'])} seeds found the constrained optimum "
                      f"by signal ({_fmt(opt.get('value'))}, cell {opt.get('cell_id')})")
+    if "signal_rank_median" in report:
+        median = report["signal_rank_median"]
+        where = "among the feasible cells" if "feasibility_ratio_mean" in report else "among all cells"
+        lines.append(f"  median rank of the best cell's signal {where}: "
+                     f"{'> 100' if median > 100 else f'{median:g}'} (1 = the table's optimum)")
     return "\n".join(lines)
 
 

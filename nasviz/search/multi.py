@@ -6,9 +6,11 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from nasviz.errors import ConfigError
 from nasviz.progress import ProgressCallback, no_progress
-from nasviz.search.objective import Objective
+from nasviz.search.objective import TOP_SIGNALS, Objective
 from nasviz.search.runner import RunResult, SearchConfig, SearchRunner
 from nasviz.search.store import RunStore
 from nasviz.search.summary import aggregate
@@ -70,7 +72,8 @@ def seeds_report(results: Sequence[RunResult], checkpoints: Sequence[int] | None
         best = r.summary.get("best") or {}
         entry = {"run_id": r.run_id, "seed": r.config["seed"], "status": r.status, "queries": r.summary.get("queries"),
                  "best_cell": best.get("cell"), "best_signal": best.get("signal"), "reported": best.get("reported"),
-                 "latency": best.get("latency")}
+                 "latency": best.get("latency"), "signal_rank": r.summary.get("signal_rank"),
+                 "signal_regret": r.summary.get("signal_regret")}
         if constrained:
             entry["feasibility_ratio"] = r.summary.get("feasibility_ratio")
             entry["reached_signal_optimum"] = r.summary.get("reached_signal_optimum")
@@ -85,5 +88,9 @@ def seeds_report(results: Sequence[RunResult], checkpoints: Sequence[int] | None
         out["feasibility_ratio_mean"] = sum(ratios) / len(ratios)
         out["reached_signal_optimum"] = sum(bool(r.summary.get("reached_signal_optimum")) for r in results)
         out["constrained_optimum"] = results[0].reference.get("constrained_optimum")
+    compared = [entry for entry in runs if entry["signal_regret"] is not None]  # runs on a table with a reference
+    if compared:  # a rank past the table's best TOP_SIGNALS counts as TOP_SIGNALS + 1
+        out["signal_rank_median"] = float(np.median([TOP_SIGNALS + 1 if entry["signal_rank"] is None
+                                                     else entry["signal_rank"] for entry in compared]))
     out["optimum"] = results[0].reference.get("optimum")
     return out

@@ -189,6 +189,8 @@ class TableObjective(Objective):
             **{f"reported:{k}": optimum(self.table, k).to_dict() for k in p.reported}}}
         sig_opt = out["optimum"]["signal"]
         out["optimum"]["reported_of_signal_optimum"] = {k: self.table.lookup(sig_opt["cell_id"], k) for k in p.reported}
+        signal = self.table.values(p.signal)
+        out["optimum"]["top_signals"] = top_values(signal, ~np.isnan(signal), p.maximize)
         if constraint is not None and p.latency:
             lat = self.table.values(p.latency)
             feasible = lat <= constraint.max_latency
@@ -197,12 +199,23 @@ class TableObjective(Objective):
                 "signal": c_sig,
                 "reported_of_signal_optimum": {k: self.table.lookup(c_sig["cell_id"], k) for k in p.reported},
                 **{f"reported:{k}": constrained_optimum(self.table, k, p.latency, constraint.max_latency).to_dict()
-                   for k in p.reported}}
+                   for k in p.reported},
+                "top_signals": top_values(signal, feasible & ~np.isnan(signal), p.maximize)}
             out["feasible_cells"] = int(np.count_nonzero(feasible))
             out["feasible_fraction"] = float(np.count_nonzero(feasible) / np.count_nonzero(~np.isnan(lat)))
             front = pareto_front(self.table, p.reported[0], p.latency)
             out["pareto_front"] = {"key_a": front.key_a, "key_b": front.key_b, "points": front.to_records()}
         return out
+
+
+#: how many of a table's best signal values a run's reference keeps (for the rank of the cell a run found)
+TOP_SIGNALS = 100
+
+
+def top_values(values: np.ndarray, mask: np.ndarray, maximize: bool, n: int = TOP_SIGNALS) -> list[float]:
+    """The ``n`` best of ``values[mask]``, best first (ties kept)."""
+    chosen = np.sort(values[mask])
+    return [float(v) for v in (chosen[::-1] if maximize else chosen)[:n]]
 
 
 # ---- functions and live evaluators ----------------------------------------------------------

@@ -1,5 +1,6 @@
 """What a run found: best cell by signal (feasible first), its reported metrics at checkpoints,
-feasibility ratio per iteration, and whether it reached the table's exact (constrained) optimum."""
+feasibility ratio per iteration, and how close it came to the table's exact (constrained) optimum: reached or not,
+the regret in signal and the rank of its signal among the table's (feasible) cells."""
 
 from __future__ import annotations
 
@@ -79,12 +80,23 @@ def summarize(records: Sequence[QueryRecord], protocol: dict[str, Any], constrai
             sig_opt = ref_block["signal"]
             out["reached_signal_optimum"] = bool(
                 np.isclose(best.signal, sig_opt["value"], rtol=0, atol=1e-9))
+            out["signal_regret"] = max(0.0, (sig_opt["value"] - best.signal) * (1.0 if maximize else -1.0))
+            if ref_block.get("top_signals"):
+                out["signal_rank"] = signal_rank(best.signal, ref_block["top_signals"], maximize)
             for key in reported_keys:
                 target = ref_block.get(f"reported:{key}")
                 if target is not None:
                     out.setdefault("reached_reported_optimum", {})[key] = bool(
                         best.reported.get(key, -math.inf) >= target["value"] - 1e-9)
     return out
+
+
+def signal_rank(value: float, top_signals: Sequence[float], maximize: bool = True) -> int | None:
+    """Rank of ``value`` among a table's best signals (1 = the optimum; tied values share the better rank);
+    None when it is not among them. Under a constraint the list holds only feasible cells."""
+    sign = 1.0 if maximize else -1.0
+    better = sum(1 for v in top_signals if sign * v > sign * value + 1e-9)
+    return None if better == len(top_signals) else better + 1
 
 
 def aggregate(summaries: Sequence[dict[str, Any]], key: str, checkpoints: Sequence[int]) -> dict[str, Any]:

@@ -11,7 +11,15 @@ import streamlit as st
 from nasviz.errors import NasvizError
 from nasviz.search import RunInfo, RunStore
 from nasviz.search_figures import best_so_far_figure, feasibility_figure, queries_figure
-from nasviz.search_jobs import SearchJob, feasibility_frame, is_constrained, optimum_lines, queries_frame, run_protocol
+from nasviz.search_jobs import (
+    SearchJob,
+    best_signal_rank_text,
+    feasibility_frame,
+    is_constrained,
+    optimum_lines,
+    queries_frame,
+    run_protocol,
+)
 from nasviz.spaces import get_space
 from nasviz.ui.cells import show_cell_drawing
 from nasviz.ui.figures import show_figure
@@ -29,12 +37,15 @@ def show_run(run_id: int, key: str, store: RunStore | None = None, drawings: int
     records = store.queries(run_id)
     frame = queries_frame(records, info)
     best = frame["best_reported"].iloc[-1] if len(frame) else float("nan")
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].metric("Queries", f"{len(frame)} / {info.budget}")
     cols[1].metric("Status", info.status)
     cols[2].metric("Best reported", "n/a" if pd.isna(best) else f"{best:.2f}")
     optima = optimum_lines(info)
     cols[3].metric("Table optimum", f"{optima['reported']:.2f}" if "reported" in optima else "n/a")
+    cols[4].metric("Rank by signal", best_signal_rank_text(frame, info) or "n/a",
+                   help="Rank of the best cell's search signal among the table's cells (the feasible ones under a "
+                        "latency limit); 1 is the exact optimum.")
     if info.error:
         st.error(f"Run {run_id}: {info.error}")
     if frame.empty:
