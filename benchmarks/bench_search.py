@@ -148,13 +148,13 @@ def part_a(seeds: int, strategies: list[str], cache: dict, skip: dict | None = N
 
 
 def part_b(seeds: int, strategies: list[tuple[str, int]], limits: list[float], cache: dict,
-           skip: dict | None = None) -> None:
+           skip: dict | None = None, seed_start: int = 0) -> None:
     from nasviz.search import TableObjective
 
     objective = TableObjective("nb201", "cifar10", device="pixel3")
     for limit in limits:
         for algo, joint in strategies:
-            for seed in range(seeds):
+            for seed in range(seed_start, seed_start + seeds):
                 key = f"B|{limit:g}|{algo}|{joint}|{seed}"
                 if key in cache or key in (skip or {}):
                     continue
@@ -312,6 +312,7 @@ def main() -> int:
     parser.add_argument("--seeds", type=int, default=20, help="seeds for part A (part B uses --seeds-b)")
     parser.add_argument("--seed-start", type=int, default=0, help="first part-A seed (to split seeds over processes)")
     parser.add_argument("--seeds-b", type=int, default=10)
+    parser.add_argument("--seed-start-b", type=int, default=0, help="first part-B seed (held-out seeds: 10)")
     parser.add_argument("--strategies", default=",".join(STRATEGIES_A), help="part A strategies (comma-separated)")
     parser.add_argument("--limits", default=",".join(f"{v:g}" for v in LIMITS))
     parser.add_argument("--b-strategies", default=",".join(f"{a}:{j}" for a, j in STRATEGIES_B))
@@ -338,7 +339,7 @@ def main() -> int:
         if args.part in ("b", "both"):
             strategies = [(s.split(":")[0], int(s.split(":")[1])) for s in args.b_strategies.split(",") if s]
             part_b(args.seeds_b, strategies, [float(v) for v in args.limits.split(",")], load_cache("b", args.tag),
-                   skip=done)
+                   skip=done, seed_start=args.seed_start_b)
     REPORT.write_text(report(load_cache()))
     print(REPORT.read_text())
     return 0
