@@ -186,7 +186,7 @@ def reference_b(limits: list[float]) -> dict:
 def rank_cell(runs: list[dict], top_signals: list[float]) -> str:
     """Part B: seeds whose best feasible cell is among the 3 best feasible signals (ties share a rank), and the
     median rank (rank past the reference's list: counted as one more than its length)."""
-    from nasviz.search.summary import signal_rank
+    from nasviz.search.summary import rank_text, signal_rank
 
     ranks = []
     for r in runs:
@@ -194,7 +194,7 @@ def rank_cell(runs: list[dict], top_signals: list[float]) -> str:
         rank = None if value is None else signal_rank(value, top_signals)
         ranks.append(len(top_signals) + 1 if rank is None else rank)
     median = float(np.median(ranks))
-    return f"{sum(rank <= 3 for rank in ranks)}/{len(runs)} (median {'> 100' if median > 100 else f'{median:g}'})"
+    return f"{sum(rank <= 3 for rank in ranks)}/{len(runs)} (median {rank_text(median, len(top_signals))})"
 
 
 def target_lines_a(cache: dict, min_seeds: int = 20) -> list[str]:

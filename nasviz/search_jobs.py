@@ -32,7 +32,7 @@ import pandas as pd
 
 from nasviz.errors import ConfigError
 from nasviz.search import QueryRecord, RunInfo, RunStore, SearchConfig, SearchRunner
-from nasviz.search.summary import signal_rank, trajectory
+from nasviz.search.summary import rank_text, signal_rank, trajectory
 
 #: query counts of the comparison table (arch2vec / AG-Net report 96, 100 and 192 queries)
 COMPARISON_CHECKPOINTS: tuple[int, ...] = (96, 100, 192)
@@ -238,7 +238,7 @@ def best_signal_rank_text(frame: pd.DataFrame, info: RunInfo) -> str | None:
     if not top or frame.empty or not math.isfinite(frame["best_signal"].iloc[-1]):
         return None
     rank = signal_rank(float(frame["best_signal"].iloc[-1]), top, bool(run_protocol(info).get("maximize", True)))
-    return f"> {len(top)}" if rank is None else str(rank)
+    return rank_text(rank, len(top))
 
 
 def pareto_points(info: RunInfo) -> pd.DataFrame | None:

@@ -11,6 +11,7 @@ import typer
 from nasviz.cli.common import JSON_OPTION, emit, handles_errors
 from nasviz.errors import ConfigError
 from nasviz.progress import tqdm_progress
+from nasviz.search.summary import rank_text
 
 #: the registered strategies (nasviz.search.base.strategy_names, spelled out: importing the search package
 #: at CLI start-up costs seconds); tests/test_search_cli.py checks the two agree
@@ -35,12 +36,9 @@ def format_report(report: dict[str, Any]) -> str:
         extra = ""
         if "feasibility_ratio" in run:
             extra = f"  latency {_fmt(run['latency'])} ms  feasible {_fmt(run['feasibility_ratio'])}"
-        rank_text = ""
-        if run.get("signal_rank") is not None:
-            rank_text = f" (rank {run['signal_rank']})"
-        elif run.get("signal_regret") is not None:  # compared with the table, but not among its best 100
-            rank_text = " (rank > 100)"
-        lines.append(f"  seed {run['seed']:>3} (run {run['run_id']}): signal {_fmt(run['best_signal'])}{rank_text}  "
+        # a run compared with a table (it has a regret) gets a rank, "> 100" past the table's best 100
+        rank = f" (rank {rank_text(run.get('signal_rank'))})" if run.get("signal_regret") is not None else ""
+        lines.append(f"  seed {run['seed']:>3} (run {run['run_id']}): signal {_fmt(run['best_signal'])}{rank}  "
                      f"{key} {_fmt((run['reported'] or {}).get(key))}{extra}  {run['best_cell']}")
     for q, stats in report["mean"][key].items():
         lines.append(f"  at {q:>4} queries: {key} {_fmt(stats['mean'])} +- {_fmt(stats['std'])} "
@@ -51,10 +49,9 @@ def format_report(report: dict[str, Any]) -> str:
                      f"{report['reached_signal_optimum']}/{len(report['runs'])} seeds found the constrained optimum "
                      f"by signal ({_fmt(opt.get('value'))}, cell {opt.get('cell_id')})")
     if "signal_rank_median" in report:
-        median = report["signal_rank_median"]
         where = "among the feasible cells" if "feasibility_ratio_mean" in report else "among all cells"
         lines.append(f"  median rank of the best cell's signal {where}: "
-                     f"{'> 100' if median > 100 else f'{median:g}'} (1 = the table's optimum)")
+                     f"{rank_text(report['signal_rank_median'])} (1 = the table's optimum)")
     return "\n".join(lines)
 
 

@@ -99,6 +99,11 @@ def signal_rank(value: float, top_signals: Sequence[float], maximize: bool = Tru
     return None if better == len(top_signals) else better + 1
 
 
+def rank_text(rank: float | None, kept: int = 100) -> str:
+    """A rank as shown to users: ``"3"``, or ``"> 100"`` past the ``kept`` best values (``None`` or a value above it)."""
+    return f"> {kept}" if rank is None or rank > kept else f"{rank:g}"
+
+
 def aggregate(summaries: Sequence[dict[str, Any]], key: str, checkpoints: Sequence[int]) -> dict[str, Any]:
     """Mean and std over runs of the reported ``key`` of the best cell at each checkpoint."""
     out: dict[str, Any] = {}
