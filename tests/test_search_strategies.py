@@ -326,3 +326,31 @@ def test_gp_bo_encodings_model_dead_code():
     with pytest.raises(ConfigError, match="signal_encoding"):
         write_onehot_embeddings()
         build_strategy("gp-bo", "nb201", seed=0, settings={"features": "arch2vec", "signal_encoding": "functional"})
+
+
+def test_gp_bo_feasibility_threshold_stops_after_min_feasible_probability_until_queries():
+    """min_feasible_probability skips candidates unlikely to be feasible; with min_feasible_probability_until=N it
+    applies only while fewer than N cells are observed, then plain constrained EI scores every candidate."""
+    from nasviz.search.constraints import Constraint
+
+    moves = moves_for("nb201")
+
+    def convs(cell) -> float:
+        return float(sum(op.startswith("nor_conv") for op in cell.ops))
+
+    rng = np.random.default_rng(1)
+    codes = rng.choice(15625, size=440, replace=False)
+    train, pool = [cell_from_code(int(c)) for c in codes[:40]], [cell_from_code(int(c)) for c in codes[40:]]
+    skipped = {}
+    for until in (0, 41, 40):
+        strategy = build_strategy("gp-bo", "nb201", seed=0, constraint=Constraint("toy", 1.0, 0, "toy"),
+                                  settings={"latency_model": "raw", "min_feasible_probability": 0.9,
+                                            "min_feasible_probability_until": until})
+        strategy.tell(train, [Observation(score(c), convs(c), convs(c) <= 1.0) for c in train])
+        acquisition = strategy._acquisition(strategy._history_matrix(), strategy._matrix(pool),
+                                            [moves.cell_id(c) for c in pool], pool)
+        skipped[until] = int(np.count_nonzero(acquisition < 0))
+    assert skipped[0] > 100 and skipped[41] == skipped[0]  # threshold on: 40 observations < 41
+    assert skipped[40] == 0  # 40 observations reached: nothing skipped
+    with pytest.raises(ConfigError, match="min_feasible_probability_until"):
+        build_strategy("gp-bo", "nb201", seed=0, settings={"min_feasible_probability_until": -1})

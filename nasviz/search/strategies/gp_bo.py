@@ -18,7 +18,9 @@ latencies; on NB201/Pixel 3 raw latencies are closer to additive over the ops, w
 dominated by the near-zero latencies of cut-off cells (fitted on 100 random cells, the Brier score of
 ``latency <= 6 ms`` is 0.06 raw against 0.12 log). ``min_feasible_probability`` > 0 skips candidates
 whose ``P(latency <= L)`` is below it unless none reaches it (0.5 raises the feasibility ratio a lot but
-loses accuracy at tight limits). With Joint=1 the regression target is AG-Net's joint rank score.
+loses accuracy at tight limits); ``min_feasible_probability_until`` = N > 0 applies that threshold only while fewer
+than N cells are observed, then plain constrained EI scores every candidate. With Joint=1 the regression target is
+AG-Net's joint rank score.
 ``refit_every`` > 1 reuses the GP hyper-parameters between grid searches (faster, slightly different
 proposals). ``skip_degenerate`` leaves out candidates whose output does not depend on their input (NB201 cells
 whose every path is cut by ``none``: chance accuracy, near-zero latency). They are known from the cell alone, and
@@ -64,7 +66,8 @@ class GPBO(Strategy):
     defaults: dict[str, Any] = {"initial_samples": 16, "features": "onehot", "candidates": 1000, "xi": 0.0,
                                 "linear_weights": [0.0, 0.25, 0.5, 0.75, 0.9], "latency_model": "log",
                                 "min_feasible_probability": 0.0, "refit_every": 1, "skip_degenerate": False,
-                                "signal_encoding": "cell", "latency_encoding": "cell"}
+                                "signal_encoding": "cell", "latency_encoding": "cell",
+                                "min_feasible_probability_until": 0}
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
         super().__init__(context, seed, **settings)
@@ -77,6 +80,9 @@ class GPBO(Strategy):
         if self.settings["signal_encoding"] != "cell" and features == "arch2vec":
             raise ConfigError("gp-bo signal_encoding applies to one-hot features, not to arch2vec embeddings")
         self._latency_vectors: dict[str, np.ndarray] = {}
+        if int(self.settings["min_feasible_probability_until"]) < 0:
+            raise ConfigError("gp-bo min_feasible_probability_until must be 0 (always) or a number of queries, got "
+                              f"{self.settings['min_feasible_probability_until']!r}")
         if self.settings["latency_model"] not in ("raw", "log"):
             raise ConfigError(f"gp-bo latency_model must be 'raw' or 'log', got {self.settings['latency_model']!r}")
         self._vectors: dict[str, np.ndarray] = {}
@@ -247,6 +253,9 @@ class GPBO(Strategy):
             p_feasible = probability_below(lat_mean, lat_var, limit)
             acquisition = p_feasible if not feasible.any() else acquisition * p_feasible
             threshold = float(self.settings["min_feasible_probability"])
+            until = int(self.settings["min_feasible_probability_until"])
+            if until and len(y) >= until:
+                threshold = 0.0
             if threshold > 0 and feasible.any() and (p_feasible >= threshold).any():
                 acquisition = np.where(p_feasible >= threshold, acquisition, -1.0)
         return acquisition
