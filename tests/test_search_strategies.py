@@ -352,5 +352,6 @@ def test_gp_bo_feasibility_threshold_stops_after_min_feasible_probability_until_
         skipped[until] = int(np.count_nonzero(acquisition < 0))
     assert skipped[0] > 100 and skipped[41] == skipped[0]  # threshold on: 40 observations < 41
     assert skipped[40] == 0  # 40 observations reached: nothing skipped
-    with pytest.raises(ConfigError, match="min_feasible_probability_until"):
-        build_strategy("gp-bo", "nb201", seed=0, settings={"min_feasible_probability_until": -1})
+    for bad in (-1, 96.5):
+        with pytest.raises(ConfigError, match="min_feasible_probability_until"):
+            build_strategy("gp-bo", "nb201", seed=0, settings={"min_feasible_probability_until": bad})

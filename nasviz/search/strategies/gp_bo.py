@@ -79,10 +79,11 @@ class GPBO(Strategy):
                 raise ConfigError(f"gp-bo {key} must be one of {', '.join(allowed)}, got {self.settings[key]!r}")
         if self.settings["signal_encoding"] != "cell" and features == "arch2vec":
             raise ConfigError("gp-bo signal_encoding applies to one-hot features, not to arch2vec embeddings")
+        until = self.settings["min_feasible_probability_until"]
+        if until < 0 or until != int(until):
+            raise ConfigError("gp-bo min_feasible_probability_until must be 0 (always) or a whole number of queries, "
+                              f"got {until!r}")
         self._latency_vectors: dict[str, np.ndarray] = {}
-        if int(self.settings["min_feasible_probability_until"]) < 0:
-            raise ConfigError("gp-bo min_feasible_probability_until must be 0 (always) or a number of queries, got "
-                              f"{self.settings['min_feasible_probability_until']!r}")
         if self.settings["latency_model"] not in ("raw", "log"):
             raise ConfigError(f"gp-bo latency_model must be 'raw' or 'log', got {self.settings['latency_model']!r}")
         self._vectors: dict[str, np.ndarray] = {}
