@@ -66,3 +66,23 @@ def test_algo_help_names_every_registered_strategy():
     from nasviz.search.base import strategy_names
 
     assert [name.strip() for name in ALGO_CHOICES.split(",")] == list(strategy_names())
+
+
+def test_a_gp_bo_run_records_its_encoding_decision():
+    """Choices a strategy makes from the data (here gp-bo's dead-code encodings) are stored in the run's summary and
+    shown by ``nasviz runs show``."""
+    write_table()
+    out = runner.invoke(app, ["search", "--algo", "gp-bo", "--budget", "18", "--device", "pixel3", "--max-latency", "3",
+                              "--set", "latency_model=raw", "--set", "dead_code_encodings_below=0.99", "--json"])
+    assert out.exit_code == 0, out.output
+    run_id = json.loads(out.stdout)["runs"][0]["run_id"]
+    shown = json.loads(runner.invoke(app, ["runs", "show", str(run_id), "--json"]).stdout)
+    decision = shown["summary"]["strategy_decisions"]["encodings"]
+    assert decision["observations"] == 16 and 0.0 < decision["feasible_share"] < 0.99
+    assert decision["dead_code_encodings"] is True
+    text = runner.invoke(app, ["runs", "show", str(run_id)]).stdout
+    assert f"decision (encodings): observations 16, feasible_share {decision['feasible_share']:.3f}, " \
+           "dead_code_encodings True" in text
+    plain = runner.invoke(app, ["search", "--algo", "gp-bo", "--budget", "18", "--json"])
+    assert "strategy_decisions" not in json.loads(runner.invoke(
+        app, ["runs", "show", str(json.loads(plain.stdout)["runs"][0]["run_id"]), "--json"]).stdout)["summary"]

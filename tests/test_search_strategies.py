@@ -355,3 +355,39 @@ def test_gp_bo_feasibility_threshold_stops_after_min_feasible_probability_until_
     for bad in (-1, 96.5):
         with pytest.raises(ConfigError, match="min_feasible_probability_until"):
             build_strategy("gp-bo", "nb201", seed=0, settings={"min_feasible_probability_until": bad})
+
+
+def test_gp_bo_picks_the_dead_code_encodings_when_few_cells_look_feasible():
+    """dead_code_encodings_below: the feasible share estimated from the initial random sample decides, once, whether
+    the run models the functional cell and the executed ops; the decision ignores later cells (a resumed run that
+    replays them decides the same)."""
+    from nasviz.search.constraints import Constraint
+
+    def convs(cell) -> float:
+        return float(sum(op.startswith("nor_conv") for op in cell.ops))
+
+    rng = np.random.default_rng(2)
+    cells = [cell_from_code(int(c)) for c in rng.choice(15625, size=36, replace=False)]
+    decisions = {}
+    for limit, told in ((0.5, 16), (0.5, 36), (4.0, 16)):
+        strategy = build_strategy("gp-bo", "nb201", seed=0, constraint=Constraint("toy", limit, 0, "toy"),
+                                  settings={"latency_model": "raw", "dead_code_encodings_below": 0.1})
+        # the cells after the initial 16 all measure 0 ms: counted, they would make most cells look feasible
+        strategy.tell(cells[:told], [Observation(score(c), convs(c) if i < 16 else 0.0, i >= 16 or convs(c) <= limit)
+                                     for i, c in enumerate(cells[:told])])
+        assert strategy.encoding_decision is None  # decided at the first model fit
+        strategy.ask(2)
+        decisions[limit, told] = (strategy.encoding_decision, strategy.signal_encoding, strategy.latency_encoding)
+    tight, _, _ = decisions[0.5, 16]
+    assert tight["observations"] == 16 and tight["feasible_share"] < 0.1 and tight["dead_code_encodings"]
+    assert decisions[0.5, 16][1:] == ("functional", "executed")
+    assert decisions[0.5, 36][0]["feasible_share"] == pytest.approx(tight["feasible_share"], rel=0.1)
+    assert decisions[0.5, 36][0]["dead_code_encodings"]
+    loose = decisions[4.0, 16]
+    assert loose[0]["feasible_share"] > 0.5 and not loose[0]["dead_code_encodings"] and loose[1:] == ("cell", "cell")
+    unconstrained = build_strategy("gp-bo", "nb201", seed=0, settings={"dead_code_encodings_below": 0.1})
+    unconstrained.tell(cells[:16], [Observation(score(c)) for c in cells[:16]])
+    unconstrained.ask(1)
+    assert unconstrained.encoding_decision is None and unconstrained.signal_encoding == "cell"
+    with pytest.raises(ConfigError, match="dead_code_encodings_below"):
+        build_strategy("gp-bo", "nb201", seed=0, settings={"dead_code_encodings_below": 1.5})

@@ -11,7 +11,7 @@ import typer
 from nasviz.cli.common import JSON_OPTION, emit, handles_errors
 from nasviz.errors import ConfigError
 from nasviz.progress import tqdm_progress
-from nasviz.search.summary import rank_text
+from nasviz.search.summary import decision_lines, rank_text
 
 #: the registered strategies (nasviz.search.base.strategy_names, spelled out: importing the search package
 #: at CLI start-up costs seconds); tests/test_search_cli.py checks the two agree
@@ -145,6 +145,7 @@ def runs_show(run_id: int = typer.Argument(..., help="Run id."), queries: bool =
         best = (doc.get("summary") or {}).get("best")
         if best:
             lines.append(f"best: {best['cell']} signal {_fmt(best['signal'])} reported {best['reported']}")
+        lines += decision_lines(doc.get("summary"))
         for q, entry in (doc.get("summary") or {}).get("at", {}).items():
             if entry:
                 lines.append(f"  at {q:>4}: {entry['reported']}")

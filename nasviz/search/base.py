@@ -184,6 +184,10 @@ class Strategy(ABC):
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "settings": dict(self.settings), "seed": self.seed}
 
+    def decisions(self) -> dict[str, Any]:
+        """Choices the strategy made from the data during the run (stored in the run's summary); none by default."""
+        return {}
+
 
 @contextmanager
 def one_torch_thread() -> Iterator[None]:

@@ -223,6 +223,9 @@ class SearchRunner:
             summary["replay_diverged_at"] = divergence
         if seconds is not None:
             summary["seconds"] = round(seconds, 3)
+        decisions = self.strategy.decisions()
+        if decisions:
+            summary["strategy_decisions"] = decisions
         self.store.set_status(run_id, status, error=error, summary=summary)
         return summary
 

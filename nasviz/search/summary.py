@@ -104,6 +104,15 @@ def rank_text(rank: float | None, kept: int = 100) -> str:
     return f"> {kept}" if rank is None or rank > kept else f"{rank:g}"
 
 
+def decision_lines(summary: dict[str, Any] | None) -> list[str]:
+    """The data-driven choices a run's strategy recorded (``strategy_decisions``), one line each, as shown to users."""
+    lines = []
+    for name, decision in ((summary or {}).get("strategy_decisions") or {}).items():
+        values = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in decision.items())
+        lines.append(f"decision ({name}): {values}")
+    return lines
+
+
 def aggregate(summaries: Sequence[dict[str, Any]], key: str, checkpoints: Sequence[int]) -> dict[str, Any]:
     """Mean and std over runs of the reported ``key`` of the best cell at each checkpoint."""
     out: dict[str, Any] = {}

@@ -10,6 +10,7 @@ import streamlit as st
 
 from nasviz.errors import NasvizError
 from nasviz.search import RunInfo, RunStore
+from nasviz.search.summary import decision_lines
 from nasviz.search_figures import best_so_far_figure, feasibility_figure, queries_figure
 from nasviz.search_jobs import (
     SearchJob,
@@ -48,6 +49,8 @@ def show_run(run_id: int, key: str, store: RunStore | None = None, drawings: int
                         "latency limit); 1 is the exact optimum.")
     if info.error:
         st.error(f"Run {run_id}: {info.error}")
+    for line in decision_lines(info.summary):
+        st.caption(line[0].upper() + line[1:])
     if frame.empty:
         st.info("No query yet.")
         return 0
