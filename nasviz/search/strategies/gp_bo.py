@@ -264,20 +264,25 @@ class GPBO(Strategy):
             return log_latency_targets(observations), math.log(self.constraint.max_latency)
         return latency_targets(observations), self.constraint.max_latency
 
-    def _decide_encodings(self, candidates: np.ndarray) -> bool:
-        """``dead_code_encodings_below``: estimate the feasible share from the initial random sample and switch to the
-        dead-code encodings when it is below the setting. True when the encodings changed."""
+    def _decide_encodings(self, cells: list[Any] | None, ids: list[str], matrix: np.ndarray) -> bool:
+        """``dead_code_encodings_below``: estimate the feasible share of the candidates (``cells``/``ids`` and their
+        signal encodings ``matrix``, as from :meth:`_candidates`) from the initial random sample, and switch to the
+        dead-code encodings when it is below the setting. Runs once; True when the encodings changed."""
         below = float(self.settings["dead_code_encodings_below"])
         if self.encoding_decision is not None or below <= 0 or self.constraint is None:
             return False
-        initial = int(self.settings["initial_samples"])
+        if self.signal_encoding == "cell":  # the one-hot columns come first
+            plain = matrix[:, :self._width]
+        else:
+            plain = np.stack([self._onehot(cells[i] if cells is not None else self.moves.cell_from_id(cid))
+                              for i, cid in enumerate(ids)])
+        initial = int(self.settings["initial_samples"])  # asked only once that many cells are observed
         sample = np.stack([self._onehot(cell) for cell in self.history_cells[:initial]])
         targets, limit = self._latency_model_targets(self.history_obs[:initial])
-        mean, var = self._gp().fit(sample, targets).predict(candidates)
+        mean, var = self._gp().fit(sample, targets).predict(plain)
         share = float(probability_below(mean, var, limit).mean())
         switch = share < below
-        self.encoding_decision = {"observations": min(initial, len(self.history_obs)), "feasible_share": share,
-                                  "dead_code_encodings": switch}
+        self.encoding_decision = {"observations": initial, "feasible_share": share, "dead_code_encodings": switch}
         if switch:
             self.signal_encoding, self.latency_encoding = "functional", "executed"
             self._vectors.clear()
@@ -313,15 +318,8 @@ class GPBO(Strategy):
         cells, ids, matrix = self._candidates()
         if not ids:
             raise ConfigError("the search has queried every candidate cell; lower the budget")
-        if self.encoding_decision is None and float(self.settings["dead_code_encodings_below"]) > 0 \
-                and self.constraint is not None:
-            if self.signal_encoding == "cell":  # the one-hot columns come first
-                plain = matrix[:, :self._width]
-            else:
-                plain = np.stack([self._onehot(cells[i] if cells is not None else self.moves.cell_from_id(cid))
-                                  for i, cid in enumerate(ids)])
-            if self._decide_encodings(plain):
-                cells, ids, matrix = self._candidates()
+        if self._decide_encodings(cells, ids, matrix):
+            cells, ids, matrix = self._candidates()
         x = self._history_matrix()
         if x.shape[1] > matrix.shape[1]:  # paths first seen in the history: no candidate has them
             matrix = np.pad(matrix, ((0, 0), (0, x.shape[1] - matrix.shape[1])))
