@@ -379,4 +379,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from nasviz.errors import NasvizError
+
+    try:
+        sys.exit(main())
+    except NasvizError as exc:  # bad input (e.g. a device without latencies): the message, not a traceback
+        sys.exit(f"error: {exc}")
