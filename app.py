@@ -12,6 +12,7 @@ from pathlib import Path
 import streamlit as st
 
 from nasviz.ui import setup_page, show_data_status
+from nasviz.ui.guard import guarded
 from nasviz.ui.page import available_spaces
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
@@ -52,4 +53,4 @@ navigation = st.navigation(
     [st.Page(home, title="Home", icon=":material/home:", default=True)]
     + [st.Page(f"pages/{path.name}", title=page_title(path)) for path in page_files()]
 )
-navigation.run()
+guarded(navigation.run)
