@@ -199,6 +199,12 @@ def embedded_table_path(space: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def table_file(space: str) -> Path | None:
+    """The file :func:`load_table` reads for ``space``: the imported table, else the embedded one, else None."""
+    path = table_path(space)
+    return path if path.exists() else embedded_table_path(space)
+
+
 def table_source(space: str) -> str | None:
     """Where :func:`load_table` reads ``space`` from: "imported", "embedded" or None (no table)."""
     if table_path(space).exists():
