@@ -245,3 +245,16 @@ def test_the_embedded_files_are_package_data_and_tracked_by_git() -> None:
     assert {"nasviz/data/embedded/nb201.parquet", "nasviz/data/embedded/SOURCES.md"} <= set(listed)
     ignored = subprocess.run(["git", "check-ignore", "-q", "nasviz/data/embedded/nb201.parquet"], cwd=ROOT, timeout=30)
     assert ignored.returncode == 1
+
+
+def test_a_corrupt_imported_table_is_reported_not_hidden_by_the_embedded_one(isolated_home: Path) -> None:
+    broken = isolated_home / "benchmarks" / "nb201.parquet"
+    broken.parent.mkdir(parents=True, exist_ok=True)
+    broken.write_bytes(b"not parquet")
+    assert table_source("nb201") == "imported"
+    with pytest.raises(DataError, match="not a readable nasviz benchmark table"):
+        load_table("nb201")
+    result = runner.invoke(app, ["data", "status"])
+    assert result.exit_code == 0 and "nb201  imported table unreadable (" in result.stdout
+    assert runner.invoke(app, ["data", "remove", "nb201"]).exit_code == 0
+    assert table_source("nb201") == "embedded" and len(load_table("nb201")) == 15_625

@@ -34,7 +34,10 @@ def _human_status(rows: list[dict[str, Any]]) -> str:
     lines = []
     for row in rows:
         if not row.get("available"):
-            lines.append(f"{row['benchmark']:<6} not imported" + (f" ({row['error']})" if row.get("error") else ""))
+            if row.get("error"):
+                lines.append(f"{row['benchmark']:<6} {row.get('source') or ''} table unreadable ({row['error']})")
+            else:
+                lines.append(f"{row['benchmark']:<6} not imported")
             lines.extend(_human_import_hints(row))
             continue
         lines.append(f"{row['benchmark']:<6} {row['source']}: {row['rows']:,} cells, {len(row['metrics'])} metrics, "
