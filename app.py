@@ -13,7 +13,7 @@ import streamlit as st
 
 from nasviz.ui import setup_page, show_data_status
 from nasviz.ui.guard import guarded
-from nasviz.ui.page import available_spaces
+from nasviz.ui.page import available_spaces, show_import_hints, show_shipped_models
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
@@ -44,9 +44,17 @@ def home() -> None:
         st.info("No pages are installed.")
     st.subheader("Search spaces")
     st.write(", ".join(available_spaces()) or "none installed")
-    st.subheader("Data")
-    st.caption("Benchmark tables imported into the nasviz store (`NASVIZ_HOME`); `nasviz data --help` imports more.")
+    st.subheader("Benchmark tables")
+    st.caption("The tables searches, maps and the NAT page read: the one shipped with nasviz (\"embedded\") until "
+               "you import one into the nasviz store (`NASVIZ_HOME`). `nasviz data status` shows the same.")
     show_data_status()
+    st.subheader("Trained models")
+    st.caption("Shipped in `models/` (your own, trained with `nasviz encoders train` or `nasviz nat train`, go to "
+               "`NASVIZ_HOME/models` and take precedence); the figures are those recorded in each `manifest.json`.")
+    show_shipped_models()
+    st.subheader("Add data")
+    st.caption("One recommended command per search space (copy it with the button); alternatives below it.")
+    show_import_hints()
 
 
 navigation = st.navigation(

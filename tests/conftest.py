@@ -39,3 +39,13 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     home = tmp_path_factory.mktemp("nasviz_home")
     monkeypatch.setenv("NASVIZ_HOME", str(home))
     return home
+
+
+@pytest.fixture
+def no_embedded_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty store: the tables shipped in the package (nasviz/data/embedded/) are not used, for tests
+    that check what an import stores on its own or what happens with no table at all."""
+    from nasviz.data import store
+
+    monkeypatch.setattr(store, "EMBEDDED_TABLES", {})
+    store.clear_cache()

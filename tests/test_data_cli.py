@@ -38,13 +38,23 @@ def _json(args: list[str]) -> object:
     return json.loads(result.stdout)
 
 
-def test_status_with_nothing_imported_gives_commands() -> None:
+def test_status_with_nothing_imported_shows_embedded_and_commands() -> None:
     result = runner.invoke(app, ["data", "status"])
     assert result.exit_code == 0
-    assert "nb201  not imported" in result.stdout
-    assert "nasviz data import nb201-merged" in result.stdout
+    assert "nb201  embedded: 15,625 cells" in result.stdout and "nb101  not imported" in result.stdout
+    assert "\n       nasviz data download naslib-nb101\n" in result.stdout  # the recommended command, on its own line
     rows = _json(["data", "status", "--json"])
     assert [r["imported"] for r in rows] == [False] * 4
+    assert [r["source"] for r in rows] == ["embedded", None, None, None]
+    result = runner.invoke(app, ["query", "optimum"])
+    assert result.exit_code == 0 and "94.37" in result.output
+
+
+@pytest.mark.usefixtures("no_embedded_tables")
+def test_status_with_an_empty_store_gives_commands() -> None:
+    result = runner.invoke(app, ["data", "status"])
+    assert result.exit_code == 0
+    assert "nb201  not imported" in result.stdout and "nasviz data download hw-nas-bench" in result.stdout
     result = runner.invoke(app, ["query", "optimum"])
     assert result.exit_code == 2 and "no benchmark table imported for nb201" in result.output
 

@@ -74,11 +74,12 @@ def _table(values: list[float], latencies: list[float], ids: list[str] | None = 
                        columns={ACC.key: values, LAT.key: latencies}, provenance={"importer": "test", "sha256": "x"})
 
 
+@pytest.mark.usefixtures("no_embedded_tables")
 def test_nothing_imported_status_and_error_give_commands() -> None:
     rows = {r["benchmark"]: r for r in status()}
-    assert not rows["nb201"]["imported"]
-    assert any("nasviz data import nb201-merged" in c for c in rows["nb201"]["import_commands"])
-    with pytest.raises(DataError, match="nasviz data import nb201-merged"):
+    assert not rows["nb201"]["imported"] and rows["nb201"]["source"] is None
+    assert rows["nb201"]["import_commands"][0] == rows["nb201"]["import_recommended"] == "nasviz data download hw-nas-bench"
+    with pytest.raises(DataError, match="nasviz data download hw-nas-bench"):
         load_table("nb201")
 
 

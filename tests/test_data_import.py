@@ -66,6 +66,7 @@ def test_nb201_merged_semantics_and_known_optima(nb201_parquet: Path) -> None:
     assert limited.constraint_value <= 5.0 < best.value + 100 and limited.value < best.value
 
 
+@pytest.mark.usefixtures("no_embedded_tables")  # checks what the import alone stores
 def test_generic_csv_matches_the_preset(nb201_csv: Path, tmp_path: Path) -> None:
     subset = tmp_path / "subset.csv"
     lines = nb201_csv.read_text().splitlines()
@@ -79,6 +80,7 @@ def test_generic_csv_matches_the_preset(nb201_csv: Path, tmp_path: Path) -> None
     assert table.metric("latency/pixel3/cifar10").unit == "ms"
 
 
+@pytest.mark.usefixtures("no_embedded_tables")  # checks what the import alone stores
 def test_generic_csv_accepts_indexes_and_averages_repeats(tmp_path: Path) -> None:
     path = tmp_path / "runs.csv"
     path.write_text("idx,acc,seed\n6111,94.0,1\n6111,95.0,2\n7,80.5,1\n")
@@ -169,6 +171,7 @@ def test_interrupted_import_leaves_previous_table(nb201_parquet: Path, nb201_csv
     assert "accuracy/cifar10/valid/1ep" not in load_table("nb201").keys
 
 
+@pytest.mark.usefixtures("no_embedded_tables")  # checks what the import alone stores
 def test_latency_merges_into_accuracy_table(nb201_csv: Path, source_data: Path) -> None:
     subset = nb201_csv.parent / "help_latency_pt" / "pixel3.pt"
     import_benchmark("help-latency", subset)
@@ -226,6 +229,7 @@ def _hwnas(n: int) -> dict:
     return {"nasbench201": section, "fbnet": {"edgegpu_latency": {"op": 1.0}}}
 
 
+@pytest.mark.usefixtures("no_embedded_tables")  # checks what the import alone stores
 def test_hw_nas_bench_pickle(tmp_path: Path) -> None:
     path = tmp_path / "HW-NAS-Bench-v1_0.pickle"
     path.write_bytes(pickle.dumps(_hwnas(6)))
@@ -357,6 +361,7 @@ def test_naslib_nb101_real(source_data: Path) -> None:
 
 # ---- NASLib NB201 / NB301 --------------------------------------------------------------------
 
+@pytest.mark.usefixtures("no_embedded_tables")  # checks what the import alone stores
 def test_naslib_nb201_real(source_data: Path) -> None:
     import_benchmark("naslib-nb201", source_data / "nasbench201" / "naslib_zc_nasbench201_725.json")
     table = load_table("nb201")
@@ -403,6 +408,7 @@ def _json(folder: Path, obj: object) -> Path:
 
 # ---- official NB201 / NATS files --------------------------------------------------------------------
 
+@pytest.mark.usefixtures("no_embedded_tables")  # checks what the import alone stores
 def test_official_nb201_pth_and_nats_pickle(tmp_path: Path) -> None:
     pytest.importorskip("nas_201_api")
     pytest.importorskip("nats_bench")

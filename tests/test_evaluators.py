@@ -113,7 +113,7 @@ def _tiny_nb201_table(source_data: Path, tmp_path: Path, rows: int = 40) -> Path
 def test_tabular_evaluator_looks_values_up_in_an_imported_table(source_data: Path, tmp_path: Path) -> None:
     data = pytest.importorskip("nasviz.data")
     tiny = _tiny_nb201_table(source_data, tmp_path)
-    data.import_benchmark("nb201-merged", tiny)
+    data.import_benchmark("nb201-merged", tiny, replace=True)  # only the tiny table, not merged onto the embedded one
     with open(tiny, newline="") as fh:
         expected = {row["index"]: float(row["c10_test_200ep"]) for row in csv.DictReader(fh)}
     space = get_space("nb201")
@@ -131,6 +131,7 @@ def test_tabular_evaluator_looks_values_up_in_an_imported_table(source_data: Pat
         TabularEvaluator("nb201", "accuracy/cifar10/test/999ep")
 
 
+@pytest.mark.usefixtures("no_embedded_tables")
 def test_tabular_evaluator_without_a_table_says_how_to_import() -> None:
     pytest.importorskip("nasviz.data")
     with pytest.raises(DataError, match="no benchmark table imported"):

@@ -86,3 +86,18 @@ def test_optimise_with_nat(app: AppTest) -> None:
     assert len(result["probabilities"]) == 6 and result["valid"]
     assert result["delta_params"] <= 0
     assert len(app.dataframe) >= 2  # probabilities and the comparison table
+
+
+def test_nb201_true_accuracy_with_nothing_imported(app: AppTest) -> None:
+    """A fresh NASVIZ_HOME (nothing imported): NB201 cells show their true accuracy from the embedded table."""
+    from nasviz.data import load_table, table_source
+    from nasviz.nat.rewards import NB201_EVAL_METRIC
+    from nasviz.spaces import get_space
+
+    assert table_source("nb201") == "embedded"
+    app.selectbox(key="nat_preset").select("NB201 all avg-pool").run()
+    assert not app.exception and not app.error
+    space = get_space("nb201")
+    cell = space.parse("|avg_pool_3x3~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+|avg_pool_3x3~0|avg_pool_3x3~1|avg_pool_3x3~2|")
+    expected = load_table("nb201").lookup(space.cell_id(cell), NB201_EVAL_METRIC)
+    assert _metric(app, "Accuracy (true)") == f"{expected:.2f} %"

@@ -37,7 +37,7 @@ def test_home_page_lists_pages_and_data() -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == "nasviz"
-    assert "Data" in [s.value for s in at.subheader]
+    assert "Benchmark tables" in [s.value for s in at.subheader]
     links = [link.proto.page for link in at.get("page_link")]
     assert "Cell_Explorer" in links
     assert not at.error
@@ -120,8 +120,10 @@ def test_home_page_shows_the_data_status() -> None:
     at = AppTest.from_file(APP, default_timeout=60).run()
     status = at.dataframe[0].value
     assert {"nb201", "nb101", "darts"} <= set(status["benchmark"])
-    assert set(status["imported"]) == {"no"}  # a fresh NASVIZ_HOME holds no tables
-    assert any("nasviz data import" in code.value for code in at.code)
+    # a fresh NASVIZ_HOME holds no imported table: NB201 is the embedded one, the others have none
+    assert dict(zip(status["benchmark"], status["source"], strict=True))["nb201"] == "embedded"
+    assert set(status["source"]) == {"embedded", "none"}
+    assert any("nasviz data download" in code.value for code in at.code)
 
 
 def test_split_cells_reads_json_documents_and_line_files() -> None:

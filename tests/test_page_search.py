@@ -105,6 +105,7 @@ def test_bad_configs_raise_before_anything_is_stored(nb201_home: Path) -> None:
     assert RunStore().list_runs() == []
 
 
+@pytest.mark.usefixtures("no_embedded_tables")
 def test_missing_table_is_reported(isolated_home: Path) -> None:
     with pytest.raises(DataError, match="nasviz data import"):
         start_job(SearchConfig(algo="random", budget=5))
@@ -139,6 +140,7 @@ def run_page() -> AppTest:
     return at
 
 
+@pytest.mark.usefixtures("no_embedded_tables")
 def test_page_without_a_table_shows_the_import_command(isolated_home: Path) -> None:
     at = run_page()
     assert at.warning and "No benchmark table" in at.warning[0].value

@@ -232,6 +232,7 @@ def test_walk_page_decodes_with_a_shipped_decoder(models: list[str]) -> None:
 
 # ---- the page's backend (nasviz.latent) ---------------------------------------------------------
 
+@pytest.mark.usefixtures("no_embedded_tables")  # checks the colours offered with no table at all
 def test_cost_metrics_and_labels_match_the_space() -> None:
     from nasviz import latent
     from nasviz.spaces import get_space

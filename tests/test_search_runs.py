@@ -123,7 +123,7 @@ def test_same_seed_same_result_through_the_table():
     assert a.summary["best"] == b.summary["best"]
 
 
-def test_bad_inputs_raise_before_anything_starts(monkeypatch):
+def test_bad_inputs_raise_before_anything_starts(monkeypatch, no_embedded_tables):
     store = RunStore()
     with pytest.raises(DataError, match="no benchmark table imported for nb201"):
         SearchRunner(SearchConfig(algo="re", budget=50), store=store)

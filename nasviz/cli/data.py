@@ -13,28 +13,54 @@ data_app = typer.Typer(help="Import, download and inspect benchmark tables (stor
                        no_args_is_help=True)
 
 
+def _human_import_hints(row: dict[str, Any], indent: str = "       ") -> list[str]:
+    """The recommended import command on a line of its own (copy-pasteable), notes as ``#`` comments."""
+    lines = []
+    if row.get("import_recommended"):
+        label = "add more data" if row.get("available") else "import"
+        lines.append(f"{indent}# {label} (recommended): {row.get('import_why', '')}".rstrip())
+        lines.append(f"{indent}{row['import_recommended']}")
+    alternatives = row.get("import_alternatives") or []
+    if alternatives:
+        lines.append(f"{indent}# alternatives:")
+        for alt in alternatives:
+            lines.append(f"{indent}{alt['command']}")
+            if alt.get("note"):
+                lines.append(f"{indent}#   {alt['note']}")
+    return lines
+
+
 def _human_status(rows: list[dict[str, Any]]) -> str:
     lines = []
     for row in rows:
-        if not row["imported"]:
-            lines.append(f"{row['benchmark']:<6} not imported" + (f" ({row['error']})" if row.get("error") else ""))
-            for command in row.get("import_commands", []):
-                lines.append(f"       {command}")
+        if not row.get("available"):
+            if row.get("error"):
+                lines.append(f"{row['benchmark']:<6} {row.get('source') or ''} table unreadable ({row['error']})")
+            else:
+                lines.append(f"{row['benchmark']:<6} not imported")
+            lines.extend(_human_import_hints(row))
             continue
-        lines.append(f"{row['benchmark']:<6} {row['rows']:,} cells, {len(row['metrics'])} metrics, "
+        lines.append(f"{row['benchmark']:<6} {row['source']}: {row['rows']:,} cells, {len(row['metrics'])} metrics, "
                      f"data version {row['data_version']}")
         for metric in row["metrics"]:
             lines.append(f"       {metric['key']:<40} {metric['rows']:>7,} rows  {metric['label']}")
         for entry in row["provenance"]:
             files = ", ".join(f["name"] for f in entry.get("files", []))
-            lines.append(f"       from {entry.get('importer')}: {files} ({entry.get('imported_at', '?')})")
+            if entry.get("embedded"):
+                lines.append(f"       embedded in nasviz, built from {files}; licence: {entry.get('licence', '?')}")
+            else:
+                lines.append(f"       from {entry.get('importer')}: {files} ({entry.get('imported_at', '?')})")
+        if row["source"] == "embedded":
+            lines.append("       (shipped with nasviz and used until you import a table; imports merge onto it, "
+                         "--replace replaces it)")
+        lines.extend(_human_import_hints(row))
     return "\n".join(lines)
 
 
 @data_app.command("status")
 @handles_errors
 def status_command(as_json: bool = JSON_OPTION) -> None:
-    """Which benchmarks are imported: metrics, row counts, provenance; import commands for the rest."""
+    """Which benchmark tables there are (imported or embedded): metrics, row counts, provenance; how to import more."""
     from nasviz.data import status
 
     emit(status(), as_json, _human_status)

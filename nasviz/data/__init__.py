@@ -4,7 +4,7 @@ Public API::
 
     from nasviz.data import load_table, find_metric, find_device_metric, optimum, constrained_optimum, pareto_front
 
-    table = load_table("nb201")                      # BenchmarkTable (DataError + import hint if none)
+    table = load_table("nb201")                      # imported table, else the embedded one (DataError if none)
     acc = find_metric("nb201", "accuracy", "cifar10", "test", 200)   # MetricSpec
     table.values(acc.key)                            # float64 array aligned with table.cell_ids (NaN = missing)
     table.lookup("6111", acc.key)                    # 94.37 (cell ids: get_space(space).cell_id(cell))
@@ -40,14 +40,18 @@ from nasviz.data.store import (
     IMPORT_HINTS,
     available_tables,
     clear_cache,
+    embedded_table_path,
     find_device_metric,
     find_metric,
     has_table,
+    import_commands,
     load_table,
     remove_table,
     save_table,
     status,
+    table_file,
     table_path,
+    table_source,
 )
 from nasviz.data.table import BenchmarkTable, build_table
 from nasviz.progress import ProgressCallback
@@ -82,11 +86,13 @@ __all__ = [
     "build_table",
     "clear_cache",
     "constrained_optimum",
+    "embedded_table_path",
     "find_device_metric",
     "find_metric",
     "format_key",
     "has_table",
     "import_benchmark",
+    "import_commands",
     "importer_kinds",
     "load_table",
     "normalize_dataset",
@@ -98,6 +104,8 @@ __all__ = [
     "remove_table",
     "save_table",
     "status",
+    "table_file",
     "table_path",
+    "table_source",
     "top_k",
 ]

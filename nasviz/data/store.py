@@ -5,6 +5,13 @@ The Parquet file is the single source of truth: values in float64 columns named 
 metadata. A human-readable ``<space>.json`` sidecar repeats that metadata. Both are written to a
 temporary file and moved into place with ``os.replace``, so an interrupted write leaves the
 previous table intact. Loads are cached in-process, keyed on the file's size and mtime.
+
+Embedded tables: the package ships ``nasviz/data/embedded/<space>.parquet`` (same format; built by
+``scripts/build_embedded_nb201.py``, sources and licences in ``embedded/SOURCES.md``). When nothing is
+imported for a space, :func:`load_table` returns its embedded table, and :func:`status` reports it with
+source "embedded". An import merges onto whatever :func:`load_table` returns (so the first import of
+one extra file keeps the embedded metrics); ``--replace`` (``replace=True``) replaces it; removing the
+imported table falls back to the embedded one again.
 """
 
 from __future__ import annotations
@@ -28,32 +35,68 @@ _REPEAT_SEP = "#r"
 _CACHE: dict[str, tuple[tuple[int, int], BenchmarkTable]] = {}
 _LOCK = threading.Lock()
 
-#: how to get data for each space, shown when nothing is imported
-IMPORT_HINTS: dict[str, list[str]] = {
-    "nb201": [
-        "nasviz data import nb201-merged $NASVIZ_DATA/nasbench201/nb201_merged.csv",
-        "nasviz data download nb201-200ep    (200-epoch test accuracy of all cells, public GitHub)",
-        "nasviz data import nb201 NAS-Bench-201-v1_1-096897.pth   (official file, from Google Drive)",
-        "nasviz data import nats-tss NATS-tss-v1_0-3ffb9-simple   (official NATS-Bench, from Google Drive)",
-        "nasviz data download mini-nb201     (12-epoch results, public GitHub)",
-        "nasviz data download hw-nas-bench   (latency/energy on 6 devices, public GitHub)",
-    ],
-    "nb101": [
-        "nasviz data import nb101 nasbench_only108.tfrecord   (official, storage.googleapis.com/nasbench)",
-        "nasviz data import naslib-nb101 $NASVIZ_DATA/nasbench101/naslib_zc_nasbench101_500.json",
-        "nasviz data download nb101          (official 108-epoch file, 499 MB)",
-        "nasviz data download naslib-nb101   (500 cells, validation accuracy)",
-    ],
-    "darts": [
-        "nasviz data import naslib-nb301 $NASVIZ_DATA/nasbench301_darts/naslib_zc_nasbench301_725.json",
-        "nasviz data download naslib-nb301   (725 genotypes, NB301 surrogate validation accuracy)",
-    ],
-    "nat": [
-        "nasviz data import csv RESULTS.csv --space nat --arch-col arch --metric acc:accuracy:cifar10:test:600"
-        "   (your own results; NAT's space has no tabular benchmark)",
-    ],
+#: how to get data for each space: one copy-pasteable ``recommended`` command (none needs
+#: ``$NASVIZ_DATA``), ``why`` it is recommended, and ``alternatives`` (``command`` + ``note`` each)
+IMPORT_HINTS: dict[str, dict[str, Any]] = {
+    "nb201": {
+        "recommended": "nasviz data download hw-nas-bench",
+        "why": "the embedded table already has accuracies, params and 25 HELP latencies of all 15,625 cells; "
+               "HW-NAS-Bench adds latency and energy on 6 devices for CIFAR-10, CIFAR-100 and ImageNet16-120 "
+               "(public GitHub, merged onto the embedded table)",
+        "alternatives": [
+            {"command": "nasviz data download nb201-200ep",
+             "note": "200-epoch test accuracy of all cells (public GitHub; the embedded table has it already)"},
+            {"command": "nasviz data download mini-nb201",
+             "note": "12-epoch results (public GitHub; the embedded table has them already)"},
+            {"command": "nasviz data download help-latency",
+             "note": "HELP latencies on 25 devices (public GitHub; the embedded table has them already)"},
+            {"command": "nasviz data import nb201 NAS-Bench-201-v1_1-096897.pth",
+             "note": "the official NB201 file, from Google Drive: every split and epoch"},
+            {"command": "nasviz data import nats-tss NATS-tss-v1_0-3ffb9-simple",
+             "note": "the official NATS-Bench topology file, from Google Drive"},
+            {"command": "nasviz data import nb201-merged nb201_merged.csv",
+             "note": "the merged CSV the embedded table was built from"},
+        ],
+    },
+    "nb101": {
+        "recommended": "nasviz data download naslib-nb101",
+        "why": "500 NB101 cells with 108-epoch validation accuracy, a 260 kB download from public GitHub",
+        "alternatives": [
+            {"command": "nasviz data download nb101",
+             "note": "the official 108-epoch file of all 423,624 cells (499 MB, storage.googleapis.com)"},
+            {"command": "nasviz data import nb101 nasbench_only108.tfrecord",
+             "note": "the same official file, downloaded yourself"},
+        ],
+    },
+    "darts": {
+        "recommended": "nasviz data download naslib-nb301",
+        "why": "725 DARTS genotypes with NB301 surrogate validation accuracy, from public GitHub",
+        "alternatives": [
+            {"command": "nasviz data import naslib-nb301 naslib_zc_nasbench301_725.json",
+             "note": "the same file, downloaded yourself"},
+        ],
+    },
+    "nat": {
+        "recommended": "nasviz data import csv RESULTS.csv --space nat --arch-col arch "
+                       "--metric acc:accuracy:cifar10:test:600",
+        "why": "NAT's space has no tabular benchmark: import your own results (RESULTS.csv with an arch column)",
+        "alternatives": [],
+    },
 }
 KNOWN_SPACES: tuple[str, ...] = ("nb201", "nb101", "darts", "nat")
+
+#: folder of the tables shipped in the package
+EMBEDDED_DIR = Path(__file__).resolve().parent / "embedded"
+#: space -> file in EMBEDDED_DIR used when nothing is imported (tests empty it to get an empty store)
+EMBEDDED_TABLES: dict[str, str] = {"nb201": "nb201.parquet"}
+
+
+def import_commands(space: str) -> list[str]:
+    """The plain import commands of ``space``: the recommended one first, then the alternatives."""
+    hint = IMPORT_HINTS.get(space)
+    if not hint:
+        return []
+    return [hint["recommended"]] + [alt["command"] for alt in hint.get("alternatives", [])]
 
 
 def canonical_space_name(space: str) -> str:
@@ -85,25 +128,29 @@ def _metadata(table: BenchmarkTable) -> dict[str, Any]:
             "repeats": {key: int(v.shape[1]) for key, v in table.repeats.items()}}
 
 
-def save_table(table: BenchmarkTable) -> Path:
-    """Write ``table`` atomically (replacing any previous table of its space). Returns the path."""
+def table_bytes(table: BenchmarkTable, compression_level: int | None = None, use_dictionary: bool = True) -> bytes:
+    """``table`` as the bytes of a nasviz Parquet table file (what :func:`read_table_file` reads)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    space = canonical_space_name(table.space)
     arrays = {"cell_id": pa.array(table.cell_ids, type=pa.string())}
     for key in table.keys:
         arrays[key] = pa.array(table.columns[key], type=pa.float64())
     for key, reps in table.repeats.items():
         for r in range(reps.shape[1]):
             arrays[f"{key}{_REPEAT_SEP}{r}"] = pa.array(reps[:, r], type=pa.float64())
-    meta = _metadata(table)
-    arrow = pa.table(arrays).replace_schema_metadata({_META_KEY: json.dumps(meta).encode()})
-    path = table_path(space)
+    arrow = pa.table(arrays).replace_schema_metadata({_META_KEY: json.dumps(_metadata(table)).encode()})
     sink = pa.BufferOutputStream()
-    pq.write_table(arrow, sink, compression="zstd")
-    atomic_write_bytes(path, sink.getvalue().to_pybytes())
-    atomic_write_bytes(sidecar_path(space), json.dumps(meta, indent=2).encode())
+    pq.write_table(arrow, sink, compression="zstd", compression_level=compression_level, use_dictionary=use_dictionary)
+    return sink.getvalue().to_pybytes()
+
+
+def save_table(table: BenchmarkTable) -> Path:
+    """Write ``table`` atomically (replacing any previous table of its space). Returns the path."""
+    space = canonical_space_name(table.space)
+    path = table_path(space)
+    atomic_write_bytes(path, table_bytes(table))
+    atomic_write_bytes(sidecar_path(space), json.dumps(_metadata(table), indent=2).encode())
     with _LOCK:
         _CACHE.pop(str(path), None)
     return path
@@ -143,17 +190,30 @@ def read_table_file(path: Path) -> BenchmarkTable:
     return table
 
 
-def load_table(space: str) -> BenchmarkTable:
-    """The imported table of ``space`` (cached in-process). DataError with the import command when
-    nothing has been imported."""
-    name = canonical_space_name(space)
-    path = table_path(name)
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        hints = IMPORT_HINTS.get(name) or []
-        how = ("; get one with:\n  " + "\n  ".join(hints)) if hints else ""
-        raise DataError(f"no benchmark table imported for {name} (looked in {path}){how}") from None
+def embedded_table_path(space: str) -> Path | None:
+    """The table of ``space`` shipped in the package, or None when there is none."""
+    name = EMBEDDED_TABLES.get(canonical_space_name(space))
+    if name is None:
+        return None
+    path = EMBEDDED_DIR / name
+    return path if path.is_file() else None
+
+
+def table_file(space: str) -> Path | None:
+    """The file :func:`load_table` reads for ``space``: the imported table, else the embedded one, else None."""
+    path = table_path(space)
+    return path if path.exists() else embedded_table_path(space)
+
+
+def table_source(space: str) -> str | None:
+    """Where :func:`load_table` reads ``space`` from: "imported", "embedded" or None (no table)."""
+    if table_path(space).exists():
+        return "imported"
+    return "embedded" if embedded_table_path(space) is not None else None
+
+
+def _read_cached(path: Path) -> BenchmarkTable:
+    stat = path.stat()
     stamp = (stat.st_size, stat.st_mtime_ns)
     with _LOCK:
         cached = _CACHE.get(str(path))
@@ -165,13 +225,31 @@ def load_table(space: str) -> BenchmarkTable:
     return table
 
 
+def load_table(space: str) -> BenchmarkTable:
+    """The imported table of ``space``, else the embedded one shipped in the package (cached
+    in-process). DataError with the import command when there is neither."""
+    name = canonical_space_name(space)
+    path = table_path(name)
+    try:
+        return _read_cached(path)
+    except FileNotFoundError:
+        pass
+    embedded = embedded_table_path(name)
+    if embedded is not None:
+        return _read_cached(embedded)
+    hints = import_commands(name)
+    how = ("; get one with:\n  " + "\n  ".join(hints)) if hints else ""
+    raise DataError(f"no benchmark table imported for {name} (looked in {path}){how}") from None
+
+
 def has_table(space: str) -> bool:
-    return table_path(space).exists()
+    """Whether :func:`load_table` has a table for ``space`` (imported or embedded)."""
+    return table_source(space) is not None
 
 
 def available_tables() -> list[str]:
-    """Spaces with an imported table."""
-    return [s for s in KNOWN_SPACES if table_path(s).exists()]
+    """Spaces with a table (imported or embedded)."""
+    return [s for s in KNOWN_SPACES if has_table(s)]
 
 
 def clear_cache() -> None:
@@ -180,7 +258,8 @@ def clear_cache() -> None:
 
 
 def remove_table(space: str) -> bool:
-    """Delete the imported table of ``space``; True when there was one."""
+    """Delete the imported table of ``space`` (the embedded one, if any, is used again); True when
+    there was one."""
     existed = False
     for path in (table_path(space), sidecar_path(space)):
         if path.exists():
@@ -191,16 +270,23 @@ def remove_table(space: str) -> bool:
 
 
 def status() -> list[dict[str, Any]]:
-    """One dict per known space: imported or not, rows, metrics (key, label, rows, source),
-    provenance, data version, and the commands to import more."""
+    """One dict per known space: ``source`` ("imported", "embedded" or None), ``imported`` (True only
+    for an imported table), ``available`` (a table is there), rows, metrics (key, label, rows,
+    source), provenance, data version, and how to import more (``import_recommended``,
+    ``import_why``, ``import_alternatives``; ``import_commands`` lists every command, recommended first)."""
     out = []
     for space in KNOWN_SPACES:
-        entry: dict[str, Any] = {"benchmark": space, "imported": False, "rows": 0, "metrics": [], "provenance": [],
-                                 "data_version": None, "import_commands": IMPORT_HINTS.get(space, [])}
-        if table_path(space).exists():
+        hint = IMPORT_HINTS.get(space) or {}
+        source = table_source(space)
+        entry: dict[str, Any] = {"benchmark": space, "source": source, "imported": source == "imported",
+                                 "available": False, "rows": 0, "metrics": [], "provenance": [], "data_version": None,
+                                 "import_recommended": hint.get("recommended"), "import_why": hint.get("why", ""),
+                                 "import_alternatives": list(hint.get("alternatives", [])),
+                                 "import_commands": import_commands(space)}
+        if source is not None:
             try:
                 entry.update(load_table(space).describe())
-                entry["imported"] = True
+                entry["available"] = True
             except DataError as exc:
                 entry["error"] = str(exc)
         out.append(entry)

@@ -90,14 +90,15 @@ def _column_cache_path(metric: str) -> Path:
 def nb201_column(metric: str) -> tuple[np.ndarray, str, str]:
     """(values indexed by base-5 code, the metric's key, the table's data version) of an NB201 metric.
 
-    Cached in ``NASVIZ_HOME/cache/nat/`` as a plain ``.npz`` stamped with the imported table file's size and
-    modification time: a re-import invalidates it, and a hit reads 125 KB instead of the whole table (no pyarrow)."""
-    from nasviz.data.store import load_table, table_path
+    Cached in ``NASVIZ_HOME/cache/nat/`` as a plain ``.npz`` stamped with the table file's size and modification
+    time (the imported table, else the embedded one): a re-import invalidates it, and a hit reads 125 KB instead of
+    the whole table (no pyarrow)."""
+    from nasviz.data.store import load_table, table_file
 
-    path = table_path("nb201")
+    path = table_file("nb201")
     try:
-        stat = path.stat()
-    except FileNotFoundError:
+        stat = path.stat()  # type: ignore[union-attr]
+    except (FileNotFoundError, AttributeError):
         load_table("nb201")  # raises the DataError naming the import command
         raise
     stamp = np.array([_COLUMN_CACHE_FORMAT, stat.st_size, stat.st_mtime_ns], dtype=np.int64)
