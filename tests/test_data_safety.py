@@ -109,6 +109,22 @@ def test_crafted_nats_simple_directory_never_runs_code(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "000002.pickle.pbz2: refuses to load io.open" in result.output
 
 
+def test_a_file_path_inside_a_benchmark_file_is_never_unpickled(tmp_path: Path) -> None:
+    """Second stage: the APIs unpickle (in full) any file whose path stands where a results dict should be."""
+    pytest.importorskip("nats_bench")
+    marker = tmp_path / "PWNED"
+    evil = tmp_path / "evil.pickle.pbz2"
+    with bz2.open(evil, "wb") as fh:
+        pickle.dump(_Marker(marker), fh)
+    path = tmp_path / "NATS-tss-v1_0-3ffb9.pickle.pbz2"
+    with bz2.open(path, "wb") as fh:
+        pickle.dump({"meta_archs": [cell_from_index(0).arch_str], "arch2infos": {0: {"200": str(evil)}},
+                     "evaluated_indexes": [0]}, fh)
+    result = _cli("nats-tss", str(path))
+    assert not marker.exists()
+    assert result.exit_code == 2 and "architecture 0: results of '200' are a str" in result.output, result.output
+
+
 def test_crafted_nb201_pth_never_runs_code(tmp_path: Path) -> None:
     pytest.importorskip("nas_201_api")
     import torch

@@ -51,7 +51,7 @@ def _human_import(result: dict[str, Any]) -> str:
 
 TRUST_HELP = ("Pickle-based official files only (hw-nas-bench, mini-nb201, nb201, nats-tss): when the restricted "
               "loader refuses the file, unpickle it in full. DANGER: a crafted pickle runs any code it contains, with "
-              "your permissions, the moment it is loaded. The official files import without --trust; use it only "
+              "your permissions, the moment it is loaded. Official files normally need no --trust; use it only "
               "for a file from a source you trust (e.g. its SHA-256 matches the publisher's).")
 
 

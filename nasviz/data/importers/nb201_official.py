@@ -94,9 +94,15 @@ def _load_nats_file(path: Path, trust: bool = False) -> tuple[Any, str]:
     return _load_nats_pickle(path, trust)
 
 
-def _load_nats_simple(path: Path, trust: bool, progress: ProgressCallback) -> tuple[dict[str, Any], str]:
-    """A ``-simple`` directory as the dict the API takes (meta_archs, arch2infos, evaluated_indexes), every file
-    unpickled by nasviz (the API's ``reload`` would unpickle them in full)."""
+def _load_nats_simple(path: Path, trust: bool, progress: ProgressCallback) -> tuple[Any, str]:
+    """The NATS API over a ``-simple`` directory, every file unpickled by nasviz (the API's own ``reload`` would
+    unpickle them in full): the API is created from the meta file's architecture list, then each architecture file is
+    added as ``reload`` adds it, one at a time (memory: the results, not a second copy)."""
+    import collections
+
+    import nats_bench
+    from nats_bench.api_utils import ArchResults
+
     if not (path / "meta.pickle.pbz2").exists():
         raise DataError(f"{path}: not a NATS-Bench -simple directory (no meta.pickle.pbz2)")
     meta, how = _load_nats_pickle(path / "meta.pickle.pbz2", trust, MAX_NATS_ARCH_BYTES)
@@ -105,19 +111,28 @@ def _load_nats_simple(path: Path, trust: bool, progress: ProgressCallback) -> tu
     files = {int(f.name.split(".")[0]): f for f in path.glob("*.pickle.pbz2") if f.name.split(".")[0].isdigit()}
     if not files:
         raise DataError(f"{path}: no per-architecture files (000000.pickle.pbz2 ...)")
-    infos = {}
+    try:
+        api = nats_bench.create({"meta_archs": list(meta["meta_archs"]), "arch2infos": {}, "evaluated_indexes": []},
+                                "tss", fast_mode=False, verbose=False)
+    except (AssertionError, KeyError, TypeError, ValueError) as exc:
+        raise DataError(f"{path / 'meta.pickle.pbz2'}: the NATS-Bench API rejects it ({exc})") from None
     for done, index in enumerate(sorted(files)):
-        if not 0 <= index < len(meta["meta_archs"]):
-            raise DataError(f"{files[index]}: architecture {index} is not in meta_archs ({len(meta['meta_archs'])})")
-        info, file_how = _load_nats_pickle(files[index], trust, MAX_NATS_ARCH_BYTES)
-        if not isinstance(info, dict):
-            raise DataError(f"{files[index]}: expected a dict of results per hp, found a {type(info).__name__}")
-        infos[index] = info
+        file = files[index]
+        if not 0 <= index < len(api.meta_archs):
+            raise DataError(f"{file}: architecture {index} is not in meta_archs ({len(api.meta_archs)})")
+        info, file_how = _load_nats_pickle(file, trust, MAX_NATS_ARCH_BYTES)
+        _check_results(info, str(file))
+        try:  # what the API's reload(archive_root, index) does with the file's content
+            api.arch2infos_dict[index] = collections.OrderedDict(
+                (hp, ArchResults.create_from_state_dict(results)) for hp, results in info.items())
+        except (AssertionError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise DataError(f"{file}: the NATS-Bench API rejects this file ({type(exc).__name__}: {exc})") from None
+        api.evaluated_indexes.add(index)
+        api._avaliable_hps.update(info)  # (sic) the API's attribute name
         how = file_how if "--trust" in file_how else how
         if done % 500 == 0:
             progress(done, len(files), "reading architecture files")
-    return {"meta_archs": meta["meta_archs"], "arch2infos": infos, "evaluated_indexes": sorted(infos)}, \
-        f"{how}, every file of the -simple directory"
+    return api, f"{how}, every file of the -simple directory"
 
 
 def _check_structure(data: Any, path: Path) -> None:
@@ -125,6 +140,22 @@ def _check_structure(data: Any, path: Path) -> None:
         keys = list(data)[:6] if isinstance(data, dict) else type(data).__name__
         raise DataError(f"{path}: not a NAS-Bench-201/NATS benchmark file (expected keys meta_archs, arch2infos, "
                         f"evaluated_indexes; found {keys})")
+    if not isinstance(data["arch2infos"], dict):
+        raise DataError(f"{path}: arch2infos is a {type(data['arch2infos']).__name__}, expected a dict")
+    for index, infos in data["arch2infos"].items():
+        _check_results(infos, f"{path}: architecture {index}")
+
+
+def _check_results(infos: Any, where: str) -> None:
+    """Each architecture's results must be dicts of dicts: the APIs' ``ArchResults.create_from_state_dict`` treats a
+    string as a file path and unpickles that file in full (a second-stage attack from a safely loaded file)."""
+    if not isinstance(infos, dict):
+        raise DataError(f"{where}: expected a dict of results per hp, found a {type(infos).__name__}")
+    for hp, results in infos.items():
+        if not isinstance(results, dict):
+            shown = str(results)[:80]
+            raise DataError(f"{where}: results of {str(hp)[:20]!r} are a {type(results).__name__} ({shown!r}), "
+                            "expected a dict (a file path here would make the benchmark API unpickle that file)")
 
 
 def _extract(api: Any, path: Path, importer: str, how: str, progress: ProgressCallback) -> BenchmarkTable:
@@ -222,15 +253,15 @@ def import_nats_tss(paths: Sequence[Path], progress: ProgressCallback = no_progr
         raise ConfigError(f"the NATS-Bench API is not installed: {INSTALL_HINT}") from None
     progress(0, 0, "loading (large files take minutes)")
     if path.is_dir():
-        data, how = _load_nats_simple(path, trust, progress)
+        api, how = _load_nats_simple(path, trust, progress)
     else:
         data, how = _load_nats_file(path, trust)
-    _check_structure(data, path)
-    try:
-        api = nats_bench.create(data, "tss", fast_mode=False, verbose=False)
-    except (AssertionError, KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
-        raise DataError(f"{path}: the NATS-Bench API rejects this file ({type(exc).__name__}: {exc})") from None
-    del data
+        _check_structure(data, path)
+        try:
+            api = nats_bench.create(data, "tss", fast_mode=False, verbose=False)
+        except (AssertionError, KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise DataError(f"{path}: the NATS-Bench API rejects this file ({type(exc).__name__}: {exc})") from None
+        del data
     return _extract(api, path, "nats-tss", how, progress)
 
 
