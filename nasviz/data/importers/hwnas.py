@@ -50,6 +50,13 @@ def _as_vector(values: Any, where: str) -> np.ndarray:
             except (TypeError, ValueError):
                 raise DataError(f"{where}: index {key}: {str(value)[:40]!r} is not a number") from None
         values = vector
+    if isinstance(values, (list, tuple)):  # check before converting: shared references could make it huge
+        if len(values) > NUM_CELLS:
+            raise DataError(f"{where}: {len(values)} values; expected one per NB201 architecture (at most {NUM_CELLS})")
+        if not all(v is None or isinstance(v, (int, float, np.integer, np.floating)) for v in values):
+            raise DataError(f"{where}: expected a list of numbers, found a nested or non-numeric entry")
+    elif isinstance(values, np.ndarray) and values.size > NUM_CELLS:
+        raise DataError(f"{where}: {values.size} values; expected one per NB201 architecture (at most {NUM_CELLS})")
     try:
         vector = np.asarray(values, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError) as exc:

@@ -35,7 +35,7 @@ _NUMPY = {(f"numpy.{core}.{module}", name) for core in ("core", "_core")
 _PANDAS = {("pandas.core.frame", "DataFrame"), ("pandas", "DataFrame"), ("pandas.core.internals.managers", "BlockManager"),
            ("pandas._libs.internals", "_unpickle_block"), ("pandas.core.indexes.base", "_new_Index"),
            ("pandas.core.indexes.base", "Index"), ("pandas", "Index"), ("pandas.core.indexes.range", "RangeIndex"),
-           ("pandas", "RangeIndex"), ("builtins", "bytearray")}
+           ("pandas", "RangeIndex")}
 _NUMPY_2 = importlib.util.find_spec("numpy._core") is not None
 PROFILES: dict[str, frozenset[tuple[str, str]]] = {
     "plain": frozenset(_PLAIN), "numpy": frozenset(_PLAIN | _NUMPY), "pandas": frozenset(_PLAIN | _NUMPY | _PANDAS)}
