@@ -34,7 +34,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 MIB = 1 << 20
 GIB = 1 << 30
 #: default limits (bytes) of the files nasviz reads; each loader passes its own where the format allows less
-MAX_CSV_BYTES = 512 * MIB
+MAX_CSV_BYTES = 256 * MIB
+#: a Parquet file may decode to at most this many bytes / rows (its footer says, before any column is read)
+MAX_DECODED_BYTES = 4 * GIB
+MAX_ROWS = 10_000_000
 MAX_JSON_BYTES = 64 * MIB
 MAX_PICKLE_BYTES = 256 * MIB
 #: a zip member or bz2 stream inflating more than this many times its compressed size is refused as a bomb

@@ -438,6 +438,20 @@ def test_csv_size_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         import_benchmark("csv", path, space="nb201", arch_col="arch", metrics=["acc:accuracy:cifar10"])
 
 
+def test_parquet_decoded_size_is_capped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Parquet file of one repeated value is tiny on disk and large in memory: its footer is checked first."""
+    import pandas as pd
+
+    from nasviz.data.importers import tabular
+
+    path = tmp_path / "rle.parquet"
+    pd.DataFrame({"arch": np.zeros(200_000, dtype=np.int64), "acc": np.ones(200_000)}).to_parquet(path)
+    assert path.stat().st_size < 50_000
+    monkeypatch.setattr(tabular, "MAX_DECODED_BYTES", 1_000_000)
+    with pytest.raises(DataError, match="rle.parquet: 200,000 rows, .* MB once decoded: more than the limits"):
+        import_benchmark("parquet", path, space="nb201", arch_col="arch", metrics=["acc:accuracy:cifar10"])
+
+
 def test_tfrecord_record_length_is_capped(tmp_path: Path) -> None:
     from nasviz.data.importers.nb101 import crc32c, mask_crc
 

@@ -27,7 +27,7 @@ from nasviz.data.importers.common import MISSING_TEXTS, Accumulator, check_exist
 from nasviz.data.metrics import DEVICE_KINDS, SIZE_KINDS, MetricSpec, parse_key
 from nasviz.data.table import BenchmarkTable
 from nasviz.errors import ConfigError, DataError
-from nasviz.fileio import MAX_CSV_BYTES, check_file_size, read_bytes_capped
+from nasviz.fileio import MAX_CSV_BYTES, MAX_DECODED_BYTES, MAX_ROWS, check_file_size, read_bytes_capped
 from nasviz.progress import ProgressCallback, no_progress
 from nasviz.spaces.nb201 import NUM_CELLS
 
@@ -130,6 +130,13 @@ def read_frame(path: Path):
 
         check_file_size(path, MAX_CSV_BYTES, "Parquet file")
         try:
+            meta = pq.ParquetFile(path).metadata
+            decoded = max(sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
+                          8 * meta.num_rows * meta.num_columns)  # dictionary/RLE pages decode to >= 8 B a value
+            if decoded > MAX_DECODED_BYTES or meta.num_rows > MAX_ROWS:
+                raise DataError(f"{path}: {meta.num_rows:,} rows, {decoded / 2**20:,.0f} MB once decoded: more than "
+                                f"the limits ({MAX_ROWS:,} rows, {MAX_DECODED_BYTES / 2**20:,.0f} MB); refused before "
+                                "reading it")
             frame = pq.read_table(path).to_pandas()
         except (OSError, pa.ArrowException) as exc:
             raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
