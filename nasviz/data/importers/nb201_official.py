@@ -32,7 +32,7 @@ from nasviz.data.importers.safe_pickle import TRUST_HINT, load_restricted, loads
 from nasviz.data.metrics import MetricSpec
 from nasviz.data.table import BenchmarkTable
 from nasviz.errors import CellError, ConfigError, DataError
-from nasviz.fileio import GIB, MIB, check_zip_members, read_bz2_capped
+from nasviz.fileio import GIB, MIB, check_file_size, check_zip_members, read_bz2_capped
 from nasviz.progress import ProgressCallback, no_progress
 
 #: size limits (decompressed): NB201 v1_1 .pth is 4.7 GB, a NATS -simple architecture file well under 1 MB
@@ -61,6 +61,7 @@ def _load_torch_file(path: Path, trust: bool = False) -> tuple[Any, str]:
 
     if path.is_dir():
         raise DataError(f"{path}: a folder, not a NAS-Bench-201 .pth file")
+    check_file_size(path, MAX_PTH_BYTES, "NAS-Bench-201 .pth file")
     if zipfile.is_zipfile(path):
         check_zip_members(path, MAX_PTH_BYTES)
     try:
