@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import pickle
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,11 +20,15 @@ PAYLOAD = bytes(range(256)) * 400  # 102,400 bytes
 
 
 class _Server:
-    """Serves ``files`` with HTTP Range support; ``drop_after`` cuts the first response short."""
+    """Serves ``files`` with HTTP Range support; ``drop_after`` cuts the first response short; ``truncate_to`` serves
+    only the first bytes of every file, as a complete-looking response (a truncated copy on the server or a proxy);
+    ``omit_length`` sends no Content-Length (the body ends when the connection closes)."""
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.drop_after: int | None = None
+        self.truncate_to: int | None = None
+        self.omit_length = False
         self.requests: list[tuple[str, str | None]] = []
         server = self
 
@@ -37,10 +43,13 @@ class _Server:
                 if data is None:
                     self.send_error(404, "Not Found")
                     return
+                if server.truncate_to is not None:
+                    data = data[:server.truncate_to]
                 start = int(byte_range.split("=")[1].split("-")[0]) if byte_range else 0
                 body = data[start:]
                 self.send_response(206 if byte_range else 200)
-                self.send_header("Content-Length", str(len(body)))
+                if not server.omit_length:
+                    self.send_header("Content-Length", str(len(body)))
                 if byte_range:
                     self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
                 self.end_headers()
@@ -164,3 +173,72 @@ def test_landscape_csv_import_options_on_the_shared_copy(source_data: Path) -> N
     best = optimum(table, "accuracy/cifar10/test/200ep")
     assert round(best.value, 2) == 94.37 and best.cell_id == "6111"
     assert round(optimum(table, "accuracy/cifar100/test/200ep").value, 2) == 73.51
+
+
+# ---- unpinned sources: a truncated download is never promoted -----------------------------------------------------
+
+def _hwnas_payload() -> bytes:
+    values = [round(1.0 + i * 1e-4, 6) for i in range(15625)]
+    return pickle.dumps({"nasbench201": {"cifar10": {"edgegpu_latency": values, "pixel3_latency": values}}})
+
+
+def _unpinned(monkeypatch: pytest.MonkeyPatch, server: _Server, name: str, data: bytes) -> dl.RemoteFile:
+    """The real ``name`` source (unpinned), served by the local server."""
+    source = dl.SOURCES[name]
+    remote = dataclasses.replace(source.files[0], url=f"{server.url}/{source.files[0].filename}")
+    assert remote.sha256 is None
+    server.files[f"/{remote.filename}"] = data
+    monkeypatch.setitem(dl.SOURCES, name, dataclasses.replace(source, files=(remote,)))
+    return remote
+
+
+def test_truncated_unpinned_download_is_kept_as_part_and_resumed(server: _Server, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    payload = _hwnas_payload()
+    remote = _unpinned(monkeypatch, server, "hw-nas-bench", payload)
+    folder = tmp_path / "dl"
+    server.truncate_to = len(payload) // 2  # the server's copy is cut: every response looks complete
+    with pytest.raises(DataError, match=r"HW-NAS-Bench-v1_0.pickle .* is incomplete or damaged .*corrupt or "
+                                        r"truncated pickle.*kept as .*HW-NAS-Bench-v1_0.pickle.part"):
+        dl.download_source("hw-nas-bench", dest=folder, backoff=0)
+    assert not (folder / remote.filename).exists()  # never promoted
+    assert (folder / f"{remote.filename}.part").stat().st_size == len(payload) // 2
+    server.truncate_to = None  # the complete file is back: the next run resumes the .part
+    result = dl.download_source("hw-nas-bench", dest=folder, backoff=0)
+    assert server.requests[-1] == (f"/{remote.filename}", f"bytes={len(payload) // 2}-")
+    assert (folder / remote.filename).read_bytes() == payload and not (folder / f"{remote.filename}.part").exists()
+    assert result["import"]["rows_imported"] == 15625
+    assert load_table("nb201").lookup("15624", "latency/edgegpu/cifar10") == pytest.approx(2.5624)
+
+
+def test_download_closed_early_without_content_length_is_not_promoted(server: _Server, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from nasviz.data.importers.nb101 import write_tfrecord
+
+    tfrecord = tmp_path / "full.tfrecord"
+    write_tfrecord(tfrecord, [bytes([i % 251]) * 700 for i in range(40)])
+    data = tfrecord.read_bytes()
+    remote = _unpinned(monkeypatch, server, "nb101", data)
+    server.omit_length = True
+    server.drop_after = len(data) - 300  # inside the last record
+    with pytest.raises(DataError, match="nasbench_only108.tfrecord .* is incomplete or damaged .*record 39 at byte"):
+        dl.download_file(remote, tmp_path / "dl", backoff=0)
+    assert not (tmp_path / "dl" / remote.filename).exists()
+    path = dl.download_file(remote, tmp_path / "dl", backoff=0)  # resumed to the end: the framing checks out
+    assert path.read_bytes() == data
+
+
+def test_damaged_cached_file_names_the_file_and_the_fix(server: _Server, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    payload = _hwnas_payload()
+    remote = _unpinned(monkeypatch, server, "hw-nas-bench", payload)
+    folder = tmp_path / "dl"
+    folder.mkdir()
+    cached = folder / remote.filename
+    cached.write_bytes(payload[:1000])  # what the old downloader promoted after a cut download
+    with pytest.raises(DataError, match=f"the downloaded file {cached} is truncated or damaged .*delete it "
+                                        f"\\(rm '{cached}'\\) and run the download again"):
+        dl.download_source("hw-nas-bench", dest=folder, backoff=0)
+    assert cached.read_bytes() == payload[:1000] and not server.requests  # nothing downloaded over it
+    cached.unlink()
+    assert dl.download_source("hw-nas-bench", dest=folder, backoff=0)["import"]["rows_imported"] == 15625

@@ -249,11 +249,11 @@ def test_hw_nas_bench_pickle(tmp_path: Path) -> None:
         import_benchmark("hw-nas-bench", truncated)
 
 
-def test_untrusted_hw_nas_pickle_never_runs_code(tmp_path: Path) -> None:
+def test_hw_nas_pickle_never_runs_code_by_default(tmp_path: Path) -> None:
     path = tmp_path / "hw.pickle"
     path.write_bytes(pickle.dumps({"nasbench201": _Evil()}))
-    with pytest.raises(DataError, match="refuses to load"):
-        import_benchmark("hw-nas-bench", path, trusted=False)
+    with pytest.raises(DataError, match="refuses to load builtins.print.*--trust"):
+        import_benchmark("hw-nas-bench", path)
 
 
 # ---- NB101 -------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +83,62 @@ def test_genotype_download_round_trips() -> None:
         assert parse_cell_text("nat", text) == presets[name]
     with pytest.raises(CellError, match="not a literal"):
         parse_cell_text("nat", "Genotype(normal=[('conv_3x3', 1, 2), ('null', 0, 2)] + __import__('os').listdir())")
+
+
+# ---- a broken user policy is an error naming its file, never silently replaced ------------------------------------
+
+NB201_CELL = "|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|"
+
+
+def _corrupt(folder: Path, how: str) -> Path:
+    """Damage the user's policy in ``folder``; returns the file the error must name."""
+    if how == "npz":
+        (folder / "policy.npz").write_bytes(b"not a zip archive at all")
+        return folder / "policy.npz"
+    if how == "checkpoint":  # policy.npz then no longer matches policy.pt: the checkpoint itself is read
+        (folder / "policy.pt").write_bytes((folder / "policy.pt").read_bytes()[:300])
+        return folder / "policy.pt"
+    if how == "manifest":
+        (folder / "manifest.json").write_text('{"space": "nb201", "rule": ')
+        return folder / "manifest.json"
+    (folder / "policy.pt").unlink()  # "incomplete": a crash between the writes of a training run
+    return folder / "policy.pt"
+
+
+@pytest.mark.parametrize("how", ["npz", "checkpoint", "manifest", "incomplete"])
+def test_corrupt_user_policy_fails_naming_the_file(how: str) -> None:
+    from typer.testing import CliRunner
+
+    from nasviz.cli.main import app
+    from nasviz.nat.store import shipped_policy_dir, user_policy_dir
+
+    if not (shipped_policy_dir("nb201", "paper") / "policy.pt").exists():
+        pytest.skip("no shipped NB201 NAT policy")
+    folder = user_policy_dir("nb201", "paper")
+    shutil.copytree(shipped_policy_dir("nb201", "paper"), folder)
+    named = _corrupt(folder, how)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    result = CliRunner().invoke(app, ["nat", "apply", "--space", "nb201", "--cell", NB201_CELL, "--json"])
+    assert result.exit_code == 2, result.output  # not the code-rule policy (nor the shipped one) in its place
+    assert str(named) in result.output.replace("\n", ""), result.output
+    assert "Traceback" not in result.output and "using the code-rule policy" not in result.output
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing replaced or rewritten
+    assert sorted(p.name for p in folder.parent.iterdir()) == ["nb201-paper"]
+
+
+def test_zip_bomb_policy_weights_are_refused(tmp_path: Path) -> None:
+    import zipfile
+
+    from nasviz.errors import DataError
+    from nasviz.nat.store import load_policy, shipped_policy_dir, user_policy_dir
+
+    if not (shipped_policy_dir("nb201", "paper") / "policy.pt").exists():
+        pytest.skip("no shipped NB201 NAT policy")
+    folder = user_policy_dir("nb201", "paper")
+    shutil.copytree(shipped_policy_dir("nb201", "paper"), folder)
+    with zipfile.ZipFile(folder / "policy.npz", "w", zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("w.npy", "w", force_zip64=True) as member:
+        for _ in range(6):
+            member.write(bytes(16 << 20))  # 96 MB of zeros, ~100 kB on disk
+    with pytest.raises(DataError, match="policy.npz: member w.npy inflates .* a zip bomb; refused"):
+        load_policy("nb201", "paper")

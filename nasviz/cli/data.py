@@ -67,10 +67,18 @@ def status_command(as_json: bool = JSON_OPTION) -> None:
 
 
 def _human_import(result: dict[str, Any]) -> str:
-    return (f"imported {result['rows_imported']:,} {result['space']} cells with {len(result['metrics_imported'])} "
-            f"metrics ({', '.join(result['metrics_imported'])})\n"
-            f"table now: {result['rows']:,} cells, {len(result['metrics'])} metrics, data version "
-            f"{result['data_version']}\nstored in {result['path']}")
+    skipped = [f"skipped {s['path']}: {s['reason']}" for s in result.get("skipped", [])]
+    return "\n".join(skipped + [
+        f"imported {result['rows_imported']:,} {result['space']} cells with {len(result['metrics_imported'])} "
+        f"metrics ({', '.join(result['metrics_imported'])})",
+        f"table now: {result['rows']:,} cells, {len(result['metrics'])} metrics, data version {result['data_version']}",
+        f"stored in {result['path']}"])
+
+
+TRUST_HELP = ("Pickle-based official files only (hw-nas-bench, mini-nb201, nb201, nats-tss): when the restricted "
+              "loader refuses the file, unpickle it in full. DANGER: a crafted pickle runs any code it contains, with "
+              "your permissions, the moment it is loaded. Official files normally need no --trust; use it only "
+              "for a file from a source you trust (e.g. its SHA-256 matches the publisher's).")
 
 
 @data_app.command("import")
@@ -87,10 +95,14 @@ def import_command(
                                           "Repeatable."),
     device: str = typer.Option(None, "--device", help="Device name of a single help-latency file (default: file name)."),
     replace: bool = typer.Option(False, "--replace", help="Replace the space's table instead of merging into it."),
+    trust: bool = typer.Option(False, "--trust", help=TRUST_HELP),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
     as_json: bool = JSON_OPTION,
 ) -> None:
-    """Import benchmark results; new metrics are merged into the space's stored table."""
+    """Import benchmark results; new metrics are merged into the space's stored table.
+
+    Nothing in a file runs as code (pickles go through restricted loaders unless --trust); a truncated, ragged or
+    non-finite file is refused before anything is written; concurrent imports into one table serialise."""
     from nasviz.data import import_benchmark
     from nasviz.progress import tqdm_progress
 
@@ -104,7 +116,7 @@ def import_command(
     if device:
         options["device"] = device
     with tqdm_progress(f"import {kind}", enabled=progress) as callback:
-        result = import_benchmark(kind, list(paths), progress=callback, replace=replace, **options)
+        result = import_benchmark(kind, list(paths), progress=callback, replace=replace, trust=trust, **options)
     emit(result, as_json, _human_import)
 
 

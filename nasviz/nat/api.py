@@ -12,7 +12,7 @@ from nasviz.nat.cells import get_adapter
 from nasviz.nat.decide import CANDIDATE_MODES, decide
 from nasviz.nat.rewards import NB201_EVAL_METRIC, NB201_TRAIN_METRIC, Reward, TabularReward
 from nasviz.nat.rules import ACTIONS, RULE_LABELS, check_rule
-from nasviz.nat.store import LoadedPolicy, load_policy
+from nasviz.nat.store import LoadedPolicy, PolicyNotFoundError, load_policy
 from nasviz.nat.transform import Transformation, transform
 
 
@@ -119,15 +119,16 @@ def optimise(space: str, cell: Any, rule: str | None = None, samples: int = 0, d
 
 
 def load_policy_for(space: str, rule: str) -> tuple[LoadedPolicy, str | None]:
-    """The policy trained under ``rule``, else the other rule's policy (masked by ``rule``) with a note saying so."""
+    """The policy trained under ``rule``, else (when none exists) the other rule's policy (masked by ``rule``) with a
+    note saying so. A policy that exists but cannot be read is an error naming its file, never replaced."""
     try:
         return load_policy(space, rule), None
-    except DataError:
+    except PolicyNotFoundError:
         other = "code" if check_rule(rule) == "paper" else "paper"
         try:
             loaded = load_policy(space, other)
-        except DataError:
-            raise DataError(f"no trained NAT policy for {get_adapter(space).name}; train one with 'nasviz nat train "
+        except PolicyNotFoundError:
+            raise PolicyNotFoundError(f"no trained NAT policy for {get_adapter(space).name}; train one with 'nasviz nat train "
                             f"--space {get_adapter(space).name} --rule {rule}'") from None
         return loaded, (f"no {rule}-rule policy for {get_adapter(space).name}: using the {other}-rule policy, "
                         f"masked by the {rule} rule")

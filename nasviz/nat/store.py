@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nasviz.errors import DataError
-from nasviz.fileio import atomic_write_bytes
+from nasviz.fileio import MIB, atomic_write_bytes, check_zip_members, read_bytes_capped
 from nasviz.nat.cells import CellAdapter, get_adapter
 from nasviz.nat.inference import NumpyPolicy, PolicyConfig, read_npz_weights, weights_to_npz_bytes
 from nasviz.nat.rules import check_rule
@@ -37,6 +38,12 @@ CHECKPOINT = "policy.pt"
 WEIGHTS = "policy.npz"
 SUPERNET = "supernet.pt"
 BACKENDS = ("numpy", "torch")
+#: a policy's weights are a few MB; a checkpoint or npz declaring more is refused before it is inflated
+MAX_POLICY_BYTES = 256 * MIB
+
+
+class PolicyNotFoundError(DataError):
+    """No trained policy of a (space, rule) exists (as opposed to one that exists but cannot be read)."""
 
 
 def model_name(space: str, rule: str) -> str:
@@ -52,9 +59,16 @@ def shipped_policy_dir(space: str, rule: str) -> Path:
 
 
 def find_policy_dir(space: str, rule: str) -> Path | None:
+    """The user's policy folder of (space, rule), else the shipped one; None when neither exists. A user folder
+    holding only part of a policy is an error naming it (never silently replaced by the shipped policy)."""
     for path in (user_policy_dir(space, rule), shipped_policy_dir(space, rule)):
-        if (path / MANIFEST).exists() and (path / CHECKPOINT).exists():
+        present = [name for name in (MANIFEST, CHECKPOINT) if (path / name).exists()]
+        if len(present) == 2:
             return path
+        if present:
+            missing = CHECKPOINT if present == [MANIFEST] else MANIFEST
+            raise DataError(f"the NAT policy {path} is incomplete: {path / missing} is missing; retrain it "
+                            f"('nasviz nat train --space {get_adapter(space).name} --rule {rule}') or delete the folder")
     return None
 
 
@@ -106,10 +120,15 @@ def _load_torch_policy(adapter: CellAdapter, config: PolicyConfig, path: Path) -
 
     policy = NatPolicy.for_adapter(adapter, config)
     try:
+        if zipfile.is_zipfile(path / CHECKPOINT):
+            check_zip_members(path / CHECKPOINT, MAX_POLICY_BYTES)
         state = torch.load(path / CHECKPOINT, map_location="cpu", weights_only=True)
         policy.load_state_dict(state)
-    except Exception as exc:  # noqa: BLE001 - any load failure is a data problem here
+    except DataError as exc:
         raise DataError(f"cannot load the NAT policy {path / CHECKPOINT}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - any load failure is a data problem here
+        raise DataError(f"cannot load the NAT policy {path / CHECKPOINT}: {type(exc).__name__}: "
+                        f"{str(exc)[:300]}") from None
     return policy.eval()
 
 
@@ -128,9 +147,12 @@ def export_weights(directory: Path, space: str) -> Path:
 
 def _read_manifest(path: Path) -> dict[str, Any]:
     try:
-        return json.loads((path / MANIFEST).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
+        manifest = json.loads(read_bytes_capped(path / MANIFEST, MIB, "NAT manifest").decode("utf-8"))
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise DataError(f"cannot read the NAT manifest {path / MANIFEST}: {exc}") from None
+    if not isinstance(manifest, dict) or "rule" not in manifest:
+        raise DataError(f"cannot read the NAT manifest {path / MANIFEST}: not a NAT policy manifest (no 'rule')")
+    return manifest
 
 
 _CACHE: dict[tuple[str, str, int, int], LoadedPolicy] = {}
@@ -154,21 +176,29 @@ def load_policy(space: str, rule: str, directory: Path | None = None, backend: s
     rule = check_rule(rule)
     path = directory or find_policy_dir(space, rule)
     if path is None:
-        raise DataError(f"no trained NAT policy for {adapter.name} with the {rule} rule; train one with "
-                        f"'nasviz nat train --space {adapter.name} --rule {rule}'")
+        raise PolicyNotFoundError(f"no trained NAT policy for {adapter.name} with the {rule} rule; train one with "
+                                  f"'nasviz nat train --space {adapter.name} --rule {rule}'")
     key = (str(path), backend, _stamp(path / CHECKPOINT), _stamp(path / WEIGHTS))
     if key in _CACHE:
         return _CACHE[key]
     manifest = _read_manifest(path)
-    config = PolicyConfig(**manifest.get("policy_config", {}))
+    try:
+        config = PolicyConfig(**manifest.get("policy_config", {}))
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"cannot read the NAT manifest {path / MANIFEST}: bad policy_config ({exc})") from None
     policy: NumpyPolicy | NatPolicy
     if backend == "torch":
         policy = _load_torch_policy(adapter, config, path)
     else:
+        if (path / WEIGHTS).exists():
+            check_zip_members(path / WEIGHTS, MAX_POLICY_BYTES)
         weights = read_npz_weights(path / WEIGHTS, path / CHECKPOINT)
         if weights is None:  # no (or a stale) policy.npz: convert the checkpoint
             weights = _load_torch_policy(adapter, config, path).numpy_weights()
-        policy = NumpyPolicy.for_adapter(adapter, weights, config)
+        try:
+            policy = NumpyPolicy.for_adapter(adapter, weights, config)
+        except DataError as exc:
+            raise DataError(f"cannot load the NAT policy weights {path / WEIGHTS}: {exc}") from None
     loaded = LoadedPolicy(policy, manifest, adapter, path)
     _CACHE[key] = loaded
     return loaded
@@ -182,9 +212,16 @@ def available_policies() -> list[dict[str, Any]]:
             continue
         for path in sorted(root.iterdir()):
             if (path / MANIFEST).exists():
-                manifest = json.loads((path / MANIFEST).read_text())
+                try:
+                    manifest = _read_manifest(path)
+                except DataError as exc:  # listed with its problem, so the user sees which folder is broken
+                    out.append({"name": path.name, "origin": origin, "space": None, "rule": None, "reward": None,
+                                "command": None, "path": str(path), "numpy_weights": (path / WEIGHTS).exists(),
+                                "error": str(exc)})
+                    continue
+                reward = manifest.get("reward")
                 out.append({"name": path.name, "origin": origin, "space": manifest.get("space"),
-                            "rule": manifest.get("rule"), "reward": manifest.get("reward", {}).get("kind"),
-                            "command": manifest.get("command"), "path": str(path),
+                            "rule": manifest.get("rule"), "reward": reward.get("kind") if isinstance(reward, dict)
+                            else None, "command": manifest.get("command"), "path": str(path),
                             "numpy_weights": (path / WEIGHTS).exists()})
     return out

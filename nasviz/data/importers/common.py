@@ -55,17 +55,36 @@ def check_exists(path: Path, what: str = "file") -> Path:
     return path
 
 
+#: how a source file says "not measured": these become NaN (missing); infinities are never accepted
+MISSING_TEXTS = frozenset({"", "nan", "na", "none", "null"})
+
+
 def to_float(value: Any) -> float:
-    """A float from a cell of a source file; None/''/NaN -> NaN; anything else non-numeric raises ValueError."""
+    """A float from a cell of a source file; None/''/NaN -> NaN (not measured); ``inf``, ``1e400`` and anything
+    non-numeric raise ValueError."""
     if value is None:
         return math.nan
     if isinstance(value, str):
         value = value.strip()
-        if value == "" or value.lower() in {"nan", "na", "none", "null"}:
+        if value.lower() in MISSING_TEXTS:
             return math.nan
     if isinstance(value, bool):
         raise ValueError(f"boolean {value!r} is not a number")
-    return float(value)
+    number = float(value)
+    if math.isinf(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def check_finite(values: np.ndarray, where: str, labels: Sequence[Any] | None = None, label: str = "index") -> None:
+    """DataError naming ``where`` and the first position (``labels[i]`` when given) of an infinite value. NaN is
+    allowed: it means "not measured"."""
+    bad = np.flatnonzero(np.isinf(np.asarray(values, dtype=np.float64)))
+    if len(bad):
+        i = int(bad[0])
+        at = labels[i] if labels is not None else i
+        raise DataError(f"{where}: {label} {at}: value {values[i]} is not a finite number "
+                        f"({len(bad)} such value(s)); a metric must be finite, or empty/NaN when not measured")
 
 
 class Accumulator:
@@ -152,6 +171,9 @@ class Accumulator:
                 parts.append(np.full(total - filled, math.nan))
         raw = {key: np.concatenate(self._columns[key]) if key in self._columns else np.full(total, math.nan)
                for key in self.keys}
+        source = ", ".join(f.get("path", "?") for f in (provenance or {}).get("files", [])) or f"{self.space} import"
+        for key, values in raw.items():  # the last guard of every importer: no infinity reaches a table
+            check_finite(values, f"{source}: metric {key}", self._ids, "cell")
         if len(set(self._ids)) == total:  # the common case: one row per cell
             return BenchmarkTable(self.space, list(self._ids), self.metrics, raw, [provenance] if provenance else [])
         ids, groups, rank = self._grouped()

@@ -8,7 +8,7 @@ NASLib caveats; zero-cost proxies become ``zc_<name>/DATASET`` metrics.
 from __future__ import annotations
 
 import ast
-import json
+import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,21 +17,15 @@ from nasviz.data.importers.common import Accumulator, check_exists, parse_cell_i
 from nasviz.data.metrics import MetricSpec, normalize_dataset
 from nasviz.data.table import BenchmarkTable
 from nasviz.errors import CellError, ConfigError, DataError
+from nasviz.fileio import MAX_JSON_BYTES, load_json_capped
 from nasviz.progress import ProgressCallback, no_progress
 
 ZERO_COST = ("synflow", "snip", "grasp", "fisher", "grad_norm", "jacov", "epe_nas", "nwot", "plain", "l2_norm")
 
 
 def _read_json(path: Path) -> Any:
-    path = check_exists(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text JSON file") from None
-    except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: malformed JSON at line {exc.lineno}, column {exc.colno} ({exc.msg}); "
-                        "the file may be truncated") from None
+    """The file's JSON (size-capped, nesting bounded); infinities are checked per field by the importer."""
+    return load_json_capped(check_exists(path), MAX_JSON_BYTES, "NASLib JSON file", finite_only=False)
 
 
 def _sections(data: Any, benchmark: str, path: Path) -> dict[str, dict[str, Any]]:
@@ -71,6 +65,7 @@ def _import_naslib(paths: Sequence[Path], progress: ProgressCallback, *, space: 
     acc = Accumulator(space, [])
     total = sum(len(v) for v in sections.values())
     done = 0
+    failed_proxies: dict[str, int] = {}
     for dataset, entries in sections.items():
         for arch_key, fields in entries.items():
             where = f"{path}: {dataset} entry {arch_key[:80]!r}"
@@ -92,9 +87,15 @@ def _import_naslib(paths: Sequence[Path], progress: ProgressCallback, *, space: 
                 else:
                     continue
                 try:
-                    values[spec.key] = _score(value)
-                except (TypeError, ValueError):
-                    raise DataError(f"{where}: field {name!r} = {value!r} is not a number") from None
+                    score = _score(value)
+                except (TypeError, ValueError) as exc:
+                    if name in ZERO_COST and "finite" in str(exc):  # NASLib writes -Infinity when a proxy failed
+                        failed_proxies[name] = failed_proxies.get(name, 0) + 1
+                        score = math.nan
+                    else:
+                        shown = str(value)[:60]
+                        raise DataError(f"{where}: field {name!r} = {shown} is not a finite number") from None
+                values[spec.key] = score
                 specs.setdefault(spec.key, spec)
             acc.add(cell_id, values)
             done += 1
@@ -105,6 +106,8 @@ def _import_naslib(paths: Sequence[Path], progress: ProgressCallback, *, space: 
     note = f"NASLib zero-cost file, {len(sections)} dataset(s)"
     if acc.repeated_cells:
         note += f"; {acc.repeated_cells} duplicate keys of the same cell averaged"
+    for name, count in sorted(failed_proxies.items()):
+        note += f"; {count} {name} score(s) were infinite in the file (the proxy failed): stored as missing"
     return acc.table(provenance_entry(f"naslib-{space}", [path], acc.metrics, len(acc), notes=note))
 
 

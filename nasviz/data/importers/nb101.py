@@ -87,9 +87,14 @@ def mask_crc(crc: int | np.ndarray) -> Any:
 
 # ---- TFRecord framing ---------------------------------------------------------------------------
 
+#: an NB101 record is a JSON list of ~1 kB; a larger length field means a corrupt (or hostile) file
+MAX_RECORD_BYTES = 1 << 20
+
+
 def iter_tfrecord(path: Path, verify: bool = True, batch: int = 4096,
-                  progress: ProgressCallback = no_progress) -> Iterator[bytes]:
-    """Yield the records of a TFRecord file, checking both CRCs (DataError naming the record and offset)."""
+                  progress: ProgressCallback = no_progress, max_record_bytes: int = MAX_RECORD_BYTES) -> Iterator[bytes]:
+    """Yield the records of a TFRecord file, checking both CRCs (DataError naming the record and offset); a record
+    longer than ``max_record_bytes`` is refused before it is read."""
     path = Path(path)
     size = path.stat().st_size
     with open(path, "rb") as fh:
@@ -109,6 +114,9 @@ def iter_tfrecord(path: Path, verify: bool = True, batch: int = 4096,
             if length > size - offset:
                 raise DataError(f"{path}: record {number} at byte {offset} claims {length} bytes; the file is "
                                 "truncated or corrupt")
+            if length > max_record_bytes:
+                raise DataError(f"{path}: record {number} at byte {offset} claims {length:,} bytes, more than the "
+                                f"{max_record_bytes:,}-byte limit of a record of this format; refused")
             data = fh.read(length)
             footer = fh.read(4)
             if len(data) < length or len(footer) < 4:
@@ -121,6 +129,39 @@ def iter_tfrecord(path: Path, verify: bool = True, batch: int = 4096,
                 progress(fh.tell(), size, f"{number:,} records")
         yield from _verified(path, pending, verify)
         progress(size, size, f"{number:,} records")
+
+
+def check_tfrecord_framing(path: Path, max_record_bytes: int = MAX_RECORD_BYTES) -> int:
+    """The number of records of TFRecord ``path``, after checking its framing without reading the payloads: every
+    length checksum, lengths that chain exactly to the end of the file, and the data checksum of the last record
+    (so a file cut anywhere, even inside the last record, is refused). DataError naming the file otherwise."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size == 0:
+        raise DataError(f"{path}: empty file; expected a TFRecord file")
+    number, offset, last = 0, 0, 0
+    with open(path, "rb") as fh:
+        while offset < size:
+            fh.seek(offset)
+            header = fh.read(12)
+            if len(header) < 12:
+                raise DataError(f"{path}: truncated record header at byte {offset} (record {number})")
+            length, length_crc = struct.unpack("<QI", header)
+            if mask_crc(crc32c(header[:8])) != length_crc:
+                raise DataError(f"{path}: record {number} at byte {offset}: length checksum mismatch "
+                                "(not a TFRecord file, or corrupt)")
+            if length > max_record_bytes or offset + 16 + length > size:
+                raise DataError(f"{path}: record {number} at byte {offset} claims {length:,} bytes: the file is "
+                                "truncated or corrupt")
+            last = offset
+            offset += 16 + length
+            number += 1
+        fh.seek(last)
+        length = struct.unpack("<Q", fh.read(12)[:8])[0]
+        data, footer = fh.read(length), fh.read(4)
+        if mask_crc(crc32c(data)) != struct.unpack("<I", footer)[0]:
+            raise DataError(f"{path}: record {number - 1} at byte {last}: data checksum mismatch (truncated or corrupt)")
+    return number
 
 
 def _verified(path: Path, pending: list[tuple[int, int, bytes, int]], verify: bool) -> Iterator[bytes]:

@@ -14,6 +14,8 @@ use the accuracy form. Rows naming the same cell twice are averaged and kept as 
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,11 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from nasviz.data.importers.common import Accumulator, check_exists, parse_cell_id, provenance_entry
+from nasviz.data.importers.common import MISSING_TEXTS, Accumulator, check_exists, parse_cell_id, provenance_entry
 from nasviz.data.metrics import DEVICE_KINDS, SIZE_KINDS, MetricSpec, parse_key
 from nasviz.data.table import BenchmarkTable
 from nasviz.errors import ConfigError, DataError
+from nasviz.fileio import MAX_CSV_BYTES, MAX_DECODED_BYTES, MAX_ROWS, check_file_size, read_bytes_capped
 from nasviz.progress import ProgressCallback, no_progress
+from nasviz.spaces.nb201 import NUM_CELLS
 
 _UNIT_RE = re.compile(r"^(.*)\[([^\]]*)\]$")
 
@@ -68,51 +72,129 @@ def parse_metric_mapping(text: str, source: str = "") -> tuple[str, MetricSpec]:
     return column.strip(), spec
 
 
+_LINES = "nasviz_lines"  # frame.attrs key: the file line of each data row (for messages)
+
+
+def _csv_text(path: Path) -> str:
+    data = read_bytes_capped(path, MAX_CSV_BYTES, "CSV file")
+    if b"\x00" in data[:4096]:
+        raise DataError(f"{path}: not a text CSV file (binary content); expected CSV with a header row")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a text CSV file (binary content); expected CSV with a header row") from None
+
+
+def scan_csv(text: str, path: Path) -> list[int]:
+    """The line number of each data row of CSV ``text``, refusing a truncated or ragged file before anything is
+    imported: a last line without its newline (a file cut inside a value), or a row whose field count differs from
+    the header's (a short last row, missing or extra fields). Blank lines are skipped, as pandas does."""
+    if not text.strip():
+        raise DataError(f"{path}: empty file; expected CSV with a header row")
+    if not text.endswith(("\n", "\r")):
+        last = text.count("\n") + 1
+        raise DataError(f"{path}: line {last}: the file does not end with a newline, so its last line may be cut "
+                        "short (a truncated copy?); re-copy the complete file, or add the final newline if it is "
+                        "complete")
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True)
+    lines: list[int] = []
+    try:
+        header = next(reader)
+        width = len(header)
+        for record in reader:
+            if not record:
+                continue
+            if len(record) != width:
+                kind = "short" if len(record) < width else "long"
+                raise DataError(f"{path}: line {reader.line_num}: {len(record)} field(s) where the header has "
+                                f"{width}: a {kind} row (truncated or ragged file); nothing was imported")
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise DataError(f"{path}: line {reader.line_num}: malformed CSV ({exc})") from None
+    return lines
+
+
 def read_frame(path: Path):
-    """A CSV or Parquet file as a pandas DataFrame of strings/numbers (DataError naming the file)."""
+    """A CSV or Parquet file as a pandas DataFrame of strings/numbers (DataError naming the file). CSVs are
+    size-capped and refused when truncated or ragged (see :func:`scan_csv`); ``frame.attrs["nasviz_lines"]`` holds
+    the file line of each row."""
     import pandas as pd
 
     path = check_exists(path)
+    if path.is_dir():
+        raise DataError(f"{path}: a folder, not a CSV or Parquet file")
     suffix = path.suffix.lower()
-    try:
-        if suffix in {".parquet", ".pq"}:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
+    if suffix in {".parquet", ".pq"}:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-            try:
-                return pq.read_table(path).to_pandas()
-            except (OSError, pa.ArrowException) as exc:
-                raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text CSV file (binary content); expected CSV with a header row") from None
+        check_file_size(path, MAX_CSV_BYTES, "Parquet file")
+        try:
+            meta = pq.ParquetFile(path).metadata
+            decoded = max(sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups)),
+                          8 * meta.num_rows * meta.num_columns)  # dictionary/RLE pages decode to >= 8 B a value
+            if decoded > MAX_DECODED_BYTES or meta.num_rows > MAX_ROWS:
+                raise DataError(f"{path}: {meta.num_rows:,} rows, {decoded / 2**20:,.0f} MB once decoded: more than "
+                                f"the limits ({MAX_ROWS:,} rows, {MAX_DECODED_BYTES / 2**20:,.0f} MB); refused before "
+                                "reading it")
+            frame = pq.read_table(path).to_pandas()
+        except (OSError, pa.ArrowException) as exc:
+            raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
+        if frame.empty:
+            raise DataError(f"{path}: no data rows")
+        frame.attrs[_LINES] = list(range(1, len(frame) + 1))  # Parquet rows are numbered from 1
+        return frame
+    text = _csv_text(path)
+    lines = scan_csv(text, path)
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path}: empty file; expected CSV with a header row") from None
     except pd.errors.ParserError as exc:
         raise DataError(f"{path}: malformed CSV ({str(exc).strip()})") from None
     if frame.empty:
         raise DataError(f"{path}: no data rows")
+    if len(frame) != len(lines):
+        raise DataError(f"{path}: {len(frame)} rows read but {len(lines)} rows counted: malformed CSV (quoting?)")
+    frame.attrs[_LINES] = lines
     return frame
 
 
-def _numeric_column(frame, column: str, path: Path) -> np.ndarray:
+def _line(frame, row: int) -> int:
+    lines = frame.attrs.get(_LINES)
+    return int(lines[row]) if lines is not None and row < len(lines) else row + 2
+
+
+def _numeric_column(frame, column: str, path: Path, required: bool = False) -> np.ndarray:
+    """A float column; blank/NaN cells are NaN ("not measured") unless ``required``; text that is not a number and
+    infinite values (``inf``, ``1e400``) are refused with the file, line and column."""
     import pandas as pd
 
     raw = frame[column]
     values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
     if raw.dtype == object or str(raw.dtype).startswith(("str", "string")):
         text = raw.astype(str).str.strip().str.lower()
-        blank = text.isin(["", "nan", "na", "none", "null"]).to_numpy()
-        bad = np.flatnonzero(np.isnan(values) & ~blank)
+        blank = text.isin(list(MISSING_TEXTS)).to_numpy()
+        bad = np.flatnonzero(np.isnan(values) & (~blank | required))
         if len(bad):
             row = int(bad[0])
-            raise DataError(f"{path}: line {row + 2}, column {column!r}: {raw.iloc[row]!r} is not a number")
+            what = "an empty value (this file has every value)" if blank[row] else "not a number"
+            raise DataError(f"{path}: line {_line(frame, row)}, column {column!r}: {raw.iloc[row]!r} is {what}")
+    elif required and np.isnan(values).any():
+        row = int(np.flatnonzero(np.isnan(values))[0])
+        raise DataError(f"{path}: line {_line(frame, row)}, column {column!r}: missing value (this file has every value)")
+    infinite = np.flatnonzero(np.isinf(values))
+    if len(infinite):
+        row = int(infinite[0])
+        raise DataError(f"{path}: line {_line(frame, row)}, column {column!r}: {raw.iloc[row]!r} is not a finite "
+                        "number; a metric must be finite (leave the cell empty when it was not measured)")
     return values
 
 
 def parse_id_column(space_obj: Any, values: list[Any], path: Path, column: str,
-                    progress: ProgressCallback = no_progress) -> list[str]:
-    """Canonical ids of an architecture column (identical raw values are parsed once)."""
+                    progress: ProgressCallback = no_progress, lines: Sequence[int] | None = None) -> list[str]:
+    """Canonical ids of an architecture column (identical raw values are parsed once); ``lines``: the file line
+    of each value (for messages)."""
     seen: dict[Any, str] = {}
     ids = []
     total = len(values)
@@ -120,7 +202,8 @@ def parse_id_column(space_obj: Any, values: list[Any], path: Path, column: str,
         key = raw if isinstance(raw, (str, int, float)) else repr(raw)
         cell_id = seen.get(key)
         if cell_id is None:
-            cell_id = parse_cell_id(space_obj, raw, f"{path}: line {i + 2}, column {column!r}")
+            line = lines[i] if lines is not None else i + 2
+            cell_id = parse_cell_id(space_obj, raw, f"{path}: line {line}, column {column!r}")
             seen[key] = cell_id
         ids.append(cell_id)
         if i % 2000 == 0:
@@ -161,7 +244,8 @@ def import_tabular(paths: Sequence[Path], progress: ProgressCallback = no_progre
         _require_columns(frame, [arch_col] + [c for c, _ in mappings], path)
         file_specs = [s.with_source(s.source or f"{importer} import of {path.name}, column {c}") for c, s in mappings]
         columns = {s.key: _numeric_column(frame, c, path) for (c, _), s in zip(mappings, file_specs, strict=True)}
-        ids = parse_id_column(space_obj, frame[arch_col].tolist(), path, arch_col, progress)
+        ids = parse_id_column(space_obj, frame[arch_col].tolist(), path, arch_col, progress,
+                              frame.attrs.get(_LINES))
         acc.add_rows(ids, columns)
         if not all_specs:
             all_specs = file_specs
@@ -231,16 +315,21 @@ def import_nb201_merged(paths: Sequence[Path], progress: ProgressCallback = no_p
         raise ConfigError("nb201-merged imports exactly one file")
     path = Path(paths[0])
     frame = read_frame(path)
-    _require_columns(frame, ["index", "arch_str", "c10_test_200ep"], path)
+    _require_columns(frame, ["index", "arch_str", *NB201_MERGED_COLUMNS], path)
+    if len(frame) != NUM_CELLS:
+        raise DataError(f"{path}: {len(frame):,} rows; nb201_merged.csv has one per NB201 architecture "
+                        f"({NUM_CELLS:,}): a truncated or edited copy? Nothing was imported")
     mappings = nb201_merged_columns(list(frame.columns))
     space_obj = get_space("nb201")
     specs = [s for _, s in mappings]
     acc = Accumulator("nb201", specs)
-    columns = {s.key: _numeric_column(frame, c, path) for c, s in mappings}
-    ids = parse_id_column(space_obj, frame["arch_str"].tolist(), path, "arch_str", progress)
+    columns = {s.key: _numeric_column(frame, c, path, required=True) for c, s in mappings}
+    lines = frame.attrs.get(_LINES)
+    ids = parse_id_column(space_obj, frame["arch_str"].tolist(), path, "arch_str", progress, lines)
     for i, (index, cell_id) in enumerate(zip(frame["index"].tolist(), ids, strict=True)):
         if str(index).strip() != cell_id:
-            raise DataError(f"{path}: line {i + 2}: index {index!r} does not match arch_str (official index {cell_id})")
+            raise DataError(f"{path}: line {_line(frame, i)}: index {index!r} does not match arch_str "
+                            f"(official index {cell_id})")
     acc.add_rows(ids, columns)
     if acc.repeated_cells:
         raise DataError(f"{path}: {acc.repeated_cells} architectures appear more than once")
