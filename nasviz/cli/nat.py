@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from nasviz.cli.common import JSON_OPTION, emit, handles_errors
+from nasviz.cli.common import JSON_OPTION, emit, handles_errors, read_input_bytes
 from nasviz.errors import ConfigError
 
 nat_app = typer.Typer(help="Neural Architecture Transformer: per-edge keep / skip / null transformations of cells.",
@@ -30,9 +30,9 @@ def _read_cell_text(cell: str | None, input_file: Path | None) -> tuple[str, str
     if (cell is None) == (input_file is None):
         raise ConfigError("give exactly one of --cell TEXT or --input FILE")
     if input_file is not None:
-        from nasviz.nat.io import decode_upload
+        from nasviz.nat.io import MAX_UPLOAD_BYTES, decode_upload
 
-        return decode_upload(input_file.read_bytes(), str(input_file)), str(input_file)
+        return decode_upload(read_input_bytes(input_file, "--input", MAX_UPLOAD_BYTES), str(input_file)), str(input_file)
     return str(cell), "--cell"
 
 
