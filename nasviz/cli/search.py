@@ -17,6 +17,9 @@ from nasviz.search.summary import decision_lines, rank_text
 #: at CLI start-up costs seconds); tests/test_search_cli.py checks the two agree
 ALGO_CHOICES = "random, re, ls, tpe, arch2vec-bo, arch2vec-rl, gp-bo, nao, agnet, agnet-8, agnet-xgb"
 
+#: the most seeds one ``nasviz search`` runs (each seed is a stored run, validated before the first starts)
+MAX_SEEDS = 1000
+
 runs_app = typer.Typer(help="Stored search runs: list, show, export, resume.", no_args_is_help=True)
 
 
@@ -77,8 +80,10 @@ def search_command(
     from nasviz.search.multi import prepare_runs, run_prepared, seeds_report
     from nasviz.search.runner import SearchConfig
 
-    if seeds < 1:
-        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+    if not 1 <= seeds <= MAX_SEEDS:  # before any list of seeds or runner is built
+        raise ConfigError(f"--seeds must be between 1 and {MAX_SEEDS:,}, got {seeds:,}")
+    if seed_start < 0:
+        raise ConfigError(f"--seed-start must be >= 0, got {seed_start}")
     config = SearchConfig(space=space, dataset=dataset, algo=algo, budget=budget, seed=seed_start, batch_size=batch_size,
                           signal=signal, reported=list(reported) if reported else None, device=device,
                           max_latency=max_latency, joint=joint, settings=parse_settings(settings))
