@@ -88,6 +88,8 @@ def search_command(
                           signal=signal, reported=list(reported) if reported else None, device=device,
                           max_latency=max_latency, joint=joint, settings=parse_settings(settings))
     runners = prepare_runs(config, list(range(seed_start, seed_start + seeds)))  # all checks before the bar
+    for warning in runners[0].warnings:
+        typer.echo(f"nasviz: warning: {warning}", err=True)
     with tqdm_progress(f"search {algo}", seeds * budget, enabled=not as_json) as progress:
         results = run_prepared(runners, progress=progress)
     emit(seeds_report(results), as_json, format_report)

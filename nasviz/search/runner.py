@@ -20,7 +20,7 @@ from nasviz.progress import ProgressCallback, no_progress
 from nasviz.search.base import Observation, SearchContext, Strategy, canonical_strategy_name, strategy_class
 from nasviz.search.constraints import Constraint
 from nasviz.search.moves import moves_for
-from nasviz.search.objective import Objective, TableObjective
+from nasviz.search.objective import Objective, TableObjective, feasibility_report
 from nasviz.search.store import QueryRecord, RunInfo, RunStore
 from nasviz.search.summary import summarize
 from nasviz.spaces import get_space
@@ -121,8 +121,14 @@ class SearchRunner:
         self.constraint = cfg.constraint()
         self.objective = objective or TableObjective(cfg.space, cfg.dataset, cfg.signal, cfg.reported, cfg.device)
         self.protocol = self.objective.protocol
+        #: things the user should know before the run starts (e.g. hardly any cell meets the latency limit)
+        self.warnings: list[str] = []
         if self.constraint is not None:
-            self.objective.check_constraint(self.constraint)
+            self.objective.check_constraint(self.constraint)  # ConfigError: no cell meets the limit
+            report = feasibility_report(self.objective, self.constraint)
+            warning = report.warning(int(cfg.budget)) if report is not None else None
+            if warning:
+                self.warnings.append(warning)
             self.constraint = Constraint(self.constraint.device, self.constraint.max_latency, self.constraint.joint,
                                          self.protocol.latency or "")
         domain = self.objective.domain()
