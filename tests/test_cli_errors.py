@@ -139,3 +139,20 @@ def test_real_process_prints_no_traceback(tmp_path):
         assert done.returncode == 2, done.stderr
         assert "Traceback" not in done.stderr and done.stderr.startswith("nasviz: error: "), done.stderr
         assert len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["search", "--algo", "re", "--set", "population_size=1e309"], "(not finite)"),
+    (["search", "--algo", "re", "--set", "population_size=" + "[" * 3000], "must be a number"),
+    (["cells", "sample", "-s", "nb201", "-n", "1000000000"], "less than or equal to"),
+    (["nat", "evaluate", "--cells", "100000000"], "between 1 and 3,125"),
+    (["encoders", "evaluate", "arch2vec", "--seeds", "10000000"], "less than or equal to 1000"),
+    (["runs", "export", "1", "-o", "{tmp}"], "is a directory; give a file name"),
+])
+def test_out_of_range_options_fail_at_once_with_their_reason(args, message, tmp_path):
+    write_table()
+    assert runner.invoke(app, ["search", "--algo", "random", "--budget", "5"]).exit_code == 0
+    result = runner.invoke(app, [a.replace("{tmp}", str(tmp_path)) for a in args])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.replace("│", " ").split())
+    assert message in text and "unexpected" not in text and "Traceback" not in text

@@ -15,6 +15,8 @@ from nasviz.spaces import SPACE_NAMES, SearchSpace, get_space
 from nasviz.spaces.base import preview
 
 SPACE_HELP = f"Search space: {', '.join(SPACE_NAMES)}."
+#: the most cells ``nasviz cells sample`` draws in one call
+MAX_SAMPLE = 1_000_000
 
 cells_app = typer.Typer(help="Describe, sample and draw cells of a search space.", no_args_is_help=True)
 
@@ -128,7 +130,7 @@ def describe_command(
 @handles_errors
 def sample_command(
     space_name: str = typer.Option(..., "--space", "-s", help=SPACE_HELP),
-    n: int = typer.Option(10, "-n", "--num", min=1, help="Number of cells."),
+    n: int = typer.Option(10, "-n", "--num", min=1, max=MAX_SAMPLE, help=f"Number of cells (at most {MAX_SAMPLE:,})."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same cells)."),
     as_json: bool = JSON_OPTION,
 ) -> None:

@@ -170,6 +170,11 @@ def evaluate(space: str = typer.Option("nb201", "--space", help="nb201 (the benc
 
     if space.lower() != "nb201":
         raise ConfigError("evaluation needs every transformed cell's true accuracy: only --space nb201")
+    from nasviz.nat.evaluate import nb201_split
+
+    held_out = len(nb201_split()[1])
+    if not 1 <= cells <= held_out:
+        raise ConfigError(f"--cells must be between 1 and {held_out:,} (the held-out NB201 cells), got {cells:,}")
     require_nb201_table()
     loaded = load_policy("nb201", rule or "paper")
     if candidates not in ("top", "sample"):

@@ -395,6 +395,8 @@ class RunStore:
         fmt = (fmt or path.suffix.lstrip(".") or "json").lower()
         if fmt not in ("json", "csv"):
             raise ConfigError(f"unknown export format {fmt!r}; use json or csv")
+        if path.is_dir():
+            raise ConfigError(f"{path} is a directory; give a file name, e.g. {path / f'run{run_id}.{fmt}'}")
         run, records = self.snapshot(run_id)
         if fmt == "json":
             doc = {"run": run.to_dict(), "queries": [r.to_dict() for r in records]}
