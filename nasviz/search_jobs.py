@@ -86,10 +86,19 @@ _LOCK = threading.Lock()
 _IDS = itertools.count(1)
 
 
+#: the longest seeds text :func:`parse_seeds` reads ("0-49" or 50 numbers fit in far less)
+MAX_SEEDS_TEXT = 1000
+
+
 def parse_seeds(text: str) -> list[int]:
-    """Seeds from text such as ``"0, 1, 2"`` or ``"0-4"`` (ranges inclusive); ConfigError when malformed."""
-    seeds: list[int] = []
-    for part in str(text).replace(";", ",").split(","):
+    """Seeds from text such as ``"0, 1, 2"`` or ``"0-4"`` (ranges inclusive); ConfigError when malformed or
+    when more than :data:`MAX_SEEDS` seeds are asked for (counted before any list is built)."""
+    text = str(text)
+    if len(text) > MAX_SEEDS_TEXT:
+        raise ConfigError(f"the seeds text is {len(text):,} characters long; give at most {MAX_SEEDS} seeds, "
+                          "e.g. '0-9'")
+    seeds: dict[int, None] = {}  # ordered, without duplicates
+    for part in text.replace(";", ",").split(","):
         part = part.strip()
         if not part:
             continue
@@ -98,19 +107,22 @@ def parse_seeds(text: str) -> list[int]:
                 low, high = (int(v) for v in part.split("-", 1))
                 if high < low:
                     raise ValueError
-                seeds.extend(range(low, high + 1))
+                values: range | tuple[int] = range(low, high + 1)
             else:
-                seeds.append(int(part))
+                values = (int(part),)
         except ValueError:
             raise ConfigError(f"seeds must be integers or ranges like '0-4', got {part!r}") from None
+        if values[0] < 0:
+            raise ConfigError(f"seeds must be >= 0, got {values[0]}")
+        if len(values) > MAX_SEEDS:  # checked on the range object: nothing is allocated
+            raise ConfigError(f"at most {MAX_SEEDS} seeds per job; {part!r} holds {len(values):,}")
+        for seed in values:
+            seeds[seed] = None
+        if len(seeds) > MAX_SEEDS:
+            raise ConfigError(f"at most {MAX_SEEDS} seeds per job, got more ({text[:40]!r})")
     if not seeds:
         raise ConfigError("give at least one seed (e.g. '0' or '0, 1, 2' or '0-4')")
-    if any(s < 0 for s in seeds):
-        raise ConfigError(f"seeds must be >= 0, got {min(seeds)}")
-    seeds = list(dict.fromkeys(seeds))
-    if len(seeds) > MAX_SEEDS:
-        raise ConfigError(f"at most {MAX_SEEDS} seeds per job, got {len(seeds)}")
-    return seeds
+    return list(seeds)
 
 
 def start_job(config: SearchConfig, seeds: Sequence[int] | None = None, *, delay_s: float = 0.0,

@@ -132,7 +132,7 @@ def test_signal_rank_counts_strictly_better_values_and_shares_ties():
 def test_no_feasible_cell_unknown_device_and_half_constraint_raise_before_starting():
     write_table()
     store = RunStore()
-    with pytest.raises(DataError, match="no nb201 cell has latency/pixel3/cifar10 <= 0.01"):
+    with pytest.raises(DataError, match=r"no nb201 cell has latency <= 0.01 ms on pixel3 \(latency/pixel3/cifar10\)"):
         SearchRunner(SearchConfig(algo="re", budget=50, device="pixel3", max_latency=0.01), store=store)
     with pytest.raises(ConfigError, match="unknown device 'pixel9'.*pixel3"):
         SearchRunner(SearchConfig(algo="re", budget=50, device="pixel9", max_latency=3), store=store)

@@ -9,11 +9,14 @@ from typing import Any, TextIO
 
 import typer
 
-from nasviz.cli.common import JSON_OPTION, emit, emit_jsonl, handles_errors
-from nasviz.errors import NasvizError
+from nasviz.cli.common import JSON_OPTION, emit, emit_jsonl, handles_errors, iter_input_lines
+from nasviz.errors import CellError, NasvizError
 from nasviz.spaces import SPACE_NAMES, SearchSpace, get_space
+from nasviz.spaces.base import preview
 
 SPACE_HELP = f"Search space: {', '.join(SPACE_NAMES)}."
+#: the most cells ``nasviz cells sample`` draws in one call
+MAX_SAMPLE = 1_000_000
 
 cells_app = typer.Typer(help="Describe, sample and draw cells of a search space.", no_args_is_help=True)
 
@@ -99,26 +102,27 @@ def describe_command(
     if dataset is not None:
         space.check_dataset(dataset)
     if cell is not None:
-        emit_jsonl(describe_line(space, cell, dataset))
+        try:
+            description = describe_line(space, cell, dataset)
+        except CellError as exc:
+            raise CellError(f"--cell {preview(cell)}: {exc}") from None
+        emit_jsonl(description)
         return
     assert input_file is not None
     bad = 0
-    handle: TextIO = sys.stdin if str(input_file) == "-" else open(input_file, encoding="utf-8")  # noqa: SIM115
-    try:
-        for number, text in iter_cell_lines(handle):
-            try:
-                description = describe_line(space, text, dataset)
-            except NasvizError as exc:
-                bad += 1
-                typer.echo(f"{input_file}:{number}: {exc}", err=True)
-                continue
-            emit_jsonl({"line": number, **description})
-    finally:
-        if handle is not sys.stdin:
-            handle.close()
+    for number, text, problem in iter_input_lines(input_file, "--input"):
+        try:
+            if text is None:
+                raise CellError(problem or "unreadable line")
+            description = describe_line(space, text, dataset)
+        except NasvizError as exc:
+            bad += 1
+            typer.echo(f"{input_file}:{number}: {exc}", err=True)
+            continue
+        emit_jsonl({"line": number, **description})
     sys.stdout.flush()
     if bad:
-        typer.echo(f"error: {bad} line(s) of {input_file} are not {space.name} cells", err=True)
+        typer.echo(f"nasviz: error: {bad} line(s) of {input_file} are not {space.name} cells", err=True)
         raise typer.Exit(1)
 
 
@@ -126,7 +130,7 @@ def describe_command(
 @handles_errors
 def sample_command(
     space_name: str = typer.Option(..., "--space", "-s", help=SPACE_HELP),
-    n: int = typer.Option(10, "-n", "--num", min=1, help="Number of cells."),
+    n: int = typer.Option(10, "-n", "--num", min=1, max=MAX_SAMPLE, help=f"Number of cells (at most {MAX_SAMPLE:,})."),
     seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same cells)."),
     as_json: bool = JSON_OPTION,
 ) -> None:

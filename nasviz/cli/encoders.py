@@ -102,8 +102,9 @@ def _metric_lines(metrics: dict[str, Any]) -> list[str]:
 def evaluate(
     name: str = typer.Argument(..., help="arch2vec, gae, vgae or raw"),
     space: str = typer.Option("nb201", "--space", help="search space"),
-    prior_samples: int = typer.Option(10_000, "--prior-samples", help="prior samples for validity/uniqueness"),
-    seeds: int = typer.Option(10, "--seeds", help="seeds of the predictive-power GP"),
+    prior_samples: int = typer.Option(10_000, "--prior-samples", min=1, max=1_000_000,
+                                      help="prior samples for validity/uniqueness"),
+    seeds: int = typer.Option(10, "--seeds", min=1, max=1000, help="seeds of the predictive-power GP"),
     seed: int = typer.Option(0, "--seed", help="seed of the prior samples and the edit-distance walk"),
     as_json: bool = JSON_OPTION,
 ) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
 
 import typer
+
+from nasviz.cli.common import debug_enabled, set_debug
 
 app = typer.Typer(help="nasviz: explore neural architecture search spaces, encoders, searches and NAT.",
                   no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
@@ -22,12 +25,27 @@ _COMMAND_MODULES = (
 )
 
 
+@app.callback()
+def _root(debug: bool = typer.Option(False, "--debug", help="Show the Python traceback of an unexpected error "
+                                                           "(same as NASVIZ_DEBUG=1); without it, one line.")) -> None:
+    """nasviz: explore neural architecture search spaces, encoders, searches and NAT."""
+    set_debug(debug)
+
+
 for _module in _COMMAND_MODULES:
     import_module(_module).register(app)
 
 
 def main() -> None:
-    app()
+    """Run the command line; a failure outside any command (start-up, an import) is one line, too."""
+    try:
+        app()
+    except Exception as exc:  # every command handles its own errors: this is the last net
+        if debug_enabled():
+            raise
+        sys.stderr.write(f"nasviz: error: {type(exc).__name__}: {exc} (unexpected; run with NASVIZ_DEBUG=1 "
+                         "to see the traceback)\n")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from typing import Any
 
 import typer
 
-from nasviz.cli.common import JSON_OPTION, emit, handles_errors
+from nasviz.cli.common import JSON_OPTION, emit, handles_errors, read_input_bytes
 from nasviz.errors import ConfigError
 
 nat_app = typer.Typer(help="Neural Architecture Transformer: per-edge keep / skip / null transformations of cells.",
@@ -30,9 +30,9 @@ def _read_cell_text(cell: str | None, input_file: Path | None) -> tuple[str, str
     if (cell is None) == (input_file is None):
         raise ConfigError("give exactly one of --cell TEXT or --input FILE")
     if input_file is not None:
-        from nasviz.nat.io import decode_upload
+        from nasviz.nat.io import MAX_UPLOAD_BYTES, decode_upload
 
-        return decode_upload(input_file.read_bytes(), str(input_file)), str(input_file)
+        return decode_upload(read_input_bytes(input_file, "--input", MAX_UPLOAD_BYTES), str(input_file)), str(input_file)
     return str(cell), "--cell"
 
 
@@ -170,6 +170,11 @@ def evaluate(space: str = typer.Option("nb201", "--space", help="nb201 (the benc
 
     if space.lower() != "nb201":
         raise ConfigError("evaluation needs every transformed cell's true accuracy: only --space nb201")
+    from nasviz.nat.evaluate import nb201_split
+
+    held_out = len(nb201_split()[1])
+    if not 1 <= cells <= held_out:
+        raise ConfigError(f"--cells must be between 1 and {held_out:,} (the held-out NB201 cells), got {cells:,}")
     require_nb201_table()
     loaded = load_policy("nb201", rule or "paper")
     if candidates not in ("top", "sample"):

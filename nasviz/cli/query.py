@@ -20,8 +20,9 @@ from typing import Any
 
 import typer
 
-from nasviz.cli.common import JSON_OPTION, emit, emit_jsonl, handles_errors
-from nasviz.errors import CellError, ConfigError, DataError
+from nasviz.cli.common import JSON_OPTION, emit, emit_jsonl, handles_errors, iter_input_lines
+from nasviz.errors import CellError, ConfigError, NasvizError
+from nasviz.spaces.base import preview
 
 query_app = typer.Typer(help="Query imported benchmark tables: cell lookups, exact optimum, Pareto fronts.",
                         invoke_without_command=True)
@@ -119,7 +120,13 @@ def query_command(
             return
     if not cells:
         raise ConfigError("give --cell ARCH, --index I or --input FILE (or a sub-command: optimum, pareto)")
-    records = lookup_cells(table.space, cells, key)
+    records = []
+    for raw in cells:
+        try:
+            records += lookup_cells(table.space, [raw], key)
+        except CellError as exc:
+            option = "--index" if isinstance(raw, int) else "--cell"
+            raise CellError(f"{option} {preview(raw)}: {exc}") from None
     if as_json:
         emit(records if len(records) > 1 else records[0], True)
     else:
@@ -127,29 +134,28 @@ def query_command(
 
 
 def _lookup_file(space: str, key: str, path: Path, as_json: bool) -> None:
+    """Look up each line of ``path``; a bad line is reported (stderr, and as a JSON record with --json) and the
+    rest still looked up; exit code 2 at the end when any line was bad."""
     from nasviz.spaces import get_space
 
     space_obj = get_space(space)
-    handle = sys.stdin if str(path) == "-" else open(path)  # noqa: SIM115
     failures = 0
-    try:
-        for number, line in enumerate(handle, start=1):
-            text = line.strip()
-            if not text:
-                continue
-            try:
-                record = lookup_cells(space, [space_obj.parse_text(text)], key)[0]
-            except (CellError, DataError) as exc:
-                failures += 1
-                record = {"line": number, "error": f"{path}: line {number}: {exc}"}
-            if as_json:
-                emit_jsonl(record)
-            else:
-                typer.echo(record["error"] if "error" in record else _human_lookup([record]))
-    finally:
-        if handle is not sys.stdin:
-            handle.close()
+    for number, text, problem in iter_input_lines(path, "--input"):
+        try:
+            if text is None:
+                raise CellError(problem or "unreadable line")
+            record = lookup_cells(space, [space_obj.parse_text(text)], key)[0]
+        except NasvizError as exc:
+            failures += 1
+            record = {"line": number, "error": f"{path}: line {number}: {exc}"}
+            typer.echo(record["error"], err=True)
+        if as_json:
+            emit_jsonl(record)
+        elif "error" not in record:
+            typer.echo(_human_lookup([record]))
+    sys.stdout.flush()
     if failures:
+        typer.echo(f"nasviz: error: {failures} line(s) of {path} could not be looked up", err=True)
         raise typer.Exit(2)
 
 

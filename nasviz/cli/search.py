@@ -17,6 +17,9 @@ from nasviz.search.summary import decision_lines, rank_text
 #: at CLI start-up costs seconds); tests/test_search_cli.py checks the two agree
 ALGO_CHOICES = "random, re, ls, tpe, arch2vec-bo, arch2vec-rl, gp-bo, nao, agnet, agnet-8, agnet-xgb"
 
+#: the most seeds one ``nasviz search`` runs (each seed is a stored run, validated before the first starts)
+MAX_SEEDS = 1000
+
 runs_app = typer.Typer(help="Stored search runs: list, show, export, resume.", no_args_is_help=True)
 
 
@@ -77,12 +80,16 @@ def search_command(
     from nasviz.search.multi import prepare_runs, run_prepared, seeds_report
     from nasviz.search.runner import SearchConfig
 
-    if seeds < 1:
-        raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+    if not 1 <= seeds <= MAX_SEEDS:  # before any list of seeds or runner is built
+        raise ConfigError(f"--seeds must be between 1 and {MAX_SEEDS:,}, got {seeds:,}")
+    if seed_start < 0:
+        raise ConfigError(f"--seed-start must be >= 0, got {seed_start}")
     config = SearchConfig(space=space, dataset=dataset, algo=algo, budget=budget, seed=seed_start, batch_size=batch_size,
                           signal=signal, reported=list(reported) if reported else None, device=device,
                           max_latency=max_latency, joint=joint, settings=parse_settings(settings))
     runners = prepare_runs(config, list(range(seed_start, seed_start + seeds)))  # all checks before the bar
+    for warning in runners[0].warnings:
+        typer.echo(f"nasviz: warning: {warning}", err=True)
     with tqdm_progress(f"search {algo}", seeds * budget, enabled=not as_json) as progress:
         results = run_prepared(runners, progress=progress)
     emit(seeds_report(results), as_json, format_report)
@@ -92,7 +99,7 @@ def _run_row(run: Any) -> dict[str, Any]:
     best = (run.summary or {}).get("best") or {}
     protocol = run.config.get("protocol", {})
     key = (protocol.get("reported") or [None])[0]
-    status = run.status if run.status != "running" or run.is_live else "stale"  # its process is gone: resume it
+    status = run.state  # 'stale': a 'running' row whose process is gone (resume it); same rule as runs show
     return {"id": run.id, "created": run.created, "status": status, "strategy": run.strategy, "seed": run.seed,
             "space": run.config.get("space"), "dataset": run.config.get("dataset"), "queries": run.queries,
             "budget": run.budget, "best_signal": best.get("signal"),
@@ -126,19 +133,26 @@ def runs_list(status: str | None = typer.Option(None, "--status", help="running,
 def runs_show(run_id: int = typer.Argument(..., help="Run id."), queries: bool = typer.Option(False, "--queries"),
               as_json: bool = JSON_OPTION) -> None:
     """A run's configuration, protocol, summary (and queries)."""
-    from nasviz.search.store import RunStore
+    from nasviz.search.store import RunStore, run_state
 
     store = RunStore()
-    run = store.get_run(run_id)
-    doc: dict[str, Any] = run.to_dict()
     if queries:
-        doc["queries_made"] = [q.to_dict() for q in store.queries(run_id)]
+        run, records = store.snapshot(run_id)
+    else:
+        run, records = store.get_run(run_id), []
+    doc: dict[str, Any] = run.to_dict()
+    state, why = run_state(run)
+    doc["status"] = state  # as `runs list` shows it; the stored one is kept beside it
+    doc["stored_status"], doc["status_reason"] = run.status, why
+    if queries:
+        doc["queries_made"] = [q.to_dict() for q in records]
 
     def human(doc: dict[str, Any]) -> str:
         row = _run_row(run)
         protocol = doc["config"].get("protocol", {})
         lines = [f"run {doc['id']}: {doc['strategy']} seed {doc['seed']} on {row['space']} {row['dataset']} "
-                 f"- {doc['status']} ({doc['queries']}/{doc['budget']} queries)",
+                 f"- {doc['status']} ({doc['queries']}/{doc['budget']} queries)"
+                 + (f" [{doc['status_reason']}]" if doc["status"] != doc["stored_status"] else ""),
                  f"protocol: {protocol.get('note', '')} (data version {doc['data_version']})"]
         if doc.get("error"):
             lines.append(f"error: {doc['error']}")
@@ -173,12 +187,20 @@ def runs_export(run_id: int = typer.Argument(..., help="Run id."),
 @handles_errors
 def runs_resume(run_id: int = typer.Argument(..., help="Run id."),
                 budget: int | None = typer.Option(None, "--budget", help="New total budget (to extend a run)."),
-                force: bool = typer.Option(False, "--force", help="Resume even if the data version changed."),
+                force: bool = typer.Option(False, "--force", help="Resume even if the benchmark data version "
+                                                                  "changed since the run started (mixes results "
+                                                                  "of two data versions)."),
+                take_over: bool = typer.Option(False, "--take-over",
+                                               help="Resume a run recorded as running whose process cannot be "
+                                                    "checked: it ran on another host, or before nasviz recorded "
+                                                    "process start times and its PID is now another program's. "
+                                                    "Never use it while the run really goes on."),
                 as_json: bool = JSON_OPTION) -> None:
-    """Continue a stopped or crashed run: stored queries are replayed, not re-queried."""
+    """Continue a stopped, crashed or stale run: stored queries are replayed, not re-queried. The run is
+    claimed atomically: a second resume of the same run at once stops with the process that has it."""
     from nasviz.search.runner import SearchRunner
 
-    runner = SearchRunner.resume(run_id, budget=budget, force=force)
+    runner = SearchRunner.resume(run_id, budget=budget, force=force, take_over=take_over)
     with tqdm_progress(f"resume run {run_id}", int(runner.config.budget), enabled=not as_json) as progress:
         runner.progress = progress
         result = runner.run()

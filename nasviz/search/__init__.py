@@ -29,7 +29,15 @@ from nasviz.search.base import (
     strategy_names,
 )
 from nasviz.search.constraints import Constraint, feasibility_ratio, fitness_scores, penalised_ranks
-from nasviz.search.objective import EvaluatorObjective, FunctionObjective, Objective, Protocol, TableObjective
+from nasviz.search.objective import (
+    EvaluatorObjective,
+    FeasibilityReport,
+    FunctionObjective,
+    Objective,
+    Protocol,
+    TableObjective,
+    feasibility_report,
+)
 from nasviz.search.runner import RunResult, SearchConfig, SearchRunner, build_strategy, run_search
 from nasviz.search.store import QueryRecord, RunInfo, RunStore
 from nasviz.search.summary import aggregate, best_record, summarize, trajectory
@@ -37,6 +45,7 @@ from nasviz.search.summary import aggregate, best_record, summarize, trajectory
 __all__ = [
     "Constraint",
     "EvaluatorObjective",
+    "FeasibilityReport",
     "FunctionObjective",
     "Objective",
     "Observation",
@@ -54,6 +63,7 @@ __all__ = [
     "best_record",
     "build_strategy",
     "feasibility_ratio",
+    "feasibility_report",
     "fitness_scores",
     "parse_settings",
     "penalised_ranks",

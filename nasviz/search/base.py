@@ -63,7 +63,7 @@ def parse_settings(items: Sequence[str] | None) -> dict[str, Any]:
         key, value = item.split("=", 1)
         try:
             out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             out[key.strip()] = value.strip()
     return out
 
@@ -78,9 +78,10 @@ def check_setting_type(strategy: str, key: str, value: Any, default: Any) -> Non
         if isinstance(default, kind):
             is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
             fits = isinstance(value, bool) if kind is bool else is_number if label == "a number" else isinstance(value, kind)
-            if not fits:
+            if not fits or (is_number and not math.isfinite(value)):
+                shown = value if len(repr(value)) <= 60 else f"{repr(value)[:60]}..."
                 raise ConfigError(f"setting {key} of strategy {strategy} must be {label} (default {default!r}), "
-                                  f"got {value!r}")
+                                  f"got {shown!r}" + (" (not finite)" if fits else ""))
             return
 
 

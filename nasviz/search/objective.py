@@ -54,6 +54,66 @@ class Evaluation:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+#: below this share of feasible cells a constrained search is warned that it may find none
+TINY_FEASIBLE_SHARE = 0.01
+
+
+@dataclass(frozen=True)
+class FeasibilityReport:
+    """How many of the cells a search can evaluate meet a latency limit, known before the search starts.
+
+    Unpacks as ``(n_feasible, n_total, min_value)``; ``min_value`` is the smallest latency among them."""
+
+    n_feasible: int
+    n_total: int
+    min_value: float
+    device: str
+    max_latency: float
+    latency_key: str
+    space: str = ""
+    #: best search signal among the feasible cells (None when none is feasible)
+    best_signal: float | None = None
+
+    def __iter__(self):  # noqa: ANN204 - tuple-like unpacking
+        return iter((self.n_feasible, self.n_total, self.min_value))
+
+    @property
+    def share(self) -> float:
+        return self.n_feasible / self.n_total if self.n_total else 0.0
+
+    def _limit(self) -> str:
+        return f"latency <= {self.max_latency:g} ms on {self.device} ({self.latency_key})"
+
+    def error(self) -> str | None:
+        """Why the search cannot start (no feasible cell), else None."""
+        if self.n_feasible:
+            return None
+        space = f"{self.space} " if self.space else ""
+        return (f"no {space}cell has {self._limit()}: the table's fastest cell takes {self.min_value:.4g} ms on "
+                f"{self.device}; raise the limit to at least {self.min_value:.4g} ms")
+
+    def warning(self, budget: int | None = None) -> str | None:
+        """A warning when so few cells are feasible that a search may find none, else None."""
+        if not self.n_feasible or self.share >= TINY_FEASIBLE_SHARE:
+            return None
+        text = (f"only {self.n_feasible:,} of {self.n_total:,} cells ({self.share:.2%}) meet {self._limit()} "
+                f"(the table's fastest: {self.min_value:.4g} ms)")
+        if budget:
+            text += f"; {budget} random queries would find {self.share * budget:.1f} of them on average"
+        if self.best_signal is not None:
+            text += f"; the best feasible cell's signal is {self.best_signal:.4g}"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "share": self.share}
+
+
+def feasibility_report(objective: Objective, constraint: Constraint) -> FeasibilityReport | None:
+    """Feasible cells of ``constraint`` among those ``objective`` can evaluate (None when it cannot tell, e.g.
+    a live evaluator). The CLI and the Search page call it before a run: ``error()`` stops, ``warning()`` warns."""
+    return objective.feasibility(constraint)
+
+
 class Objective(ABC):
     """A source of evaluations for one protocol."""
 
@@ -73,6 +133,10 @@ class Objective(ABC):
 
     def check_constraint(self, constraint: Constraint) -> None:
         """Raise before anything starts when the constraint cannot be evaluated or satisfied."""
+        return None
+
+    def feasibility(self, constraint: Constraint) -> FeasibilityReport | None:
+        """How many evaluable cells meet ``constraint`` (None: unknown before evaluating)."""
         return None
 
 
@@ -166,12 +230,25 @@ class TableObjective(Objective):
         return Evaluation(value, reported, latency)
 
     def check_constraint(self, constraint: Constraint) -> None:
-        from nasviz.data import constrained_optimum
+        report = self.feasibility(constraint)
+        assert report is not None
+        if report.error():
+            raise DataError(report.error())  # DataError, as before: the table admits no cell
 
-        if self.protocol.latency is None:
+    def feasibility(self, constraint: Constraint) -> FeasibilityReport:
+        if self.protocol.latency is None or self._latency is None:
             raise ConfigError("a latency constraint needs a device (--device)")
-        constrained_optimum(self.table, self.protocol.signal, self.protocol.latency, constraint.max_latency,
-                            self.protocol.maximize)  # DataError: no cell satisfies the constraint
+        usable = ~np.isnan(self._signal) & ~np.isnan(self._latency)
+        latency = self._latency[usable]
+        feasible = latency <= float(constraint.max_latency)
+        best = None
+        if feasible.any():
+            signals = self._signal[usable][feasible]
+            best = float(signals.max() if self.protocol.maximize else signals.min())
+        return FeasibilityReport(n_feasible=int(np.count_nonzero(feasible)), n_total=int(latency.size),
+                                 min_value=float(latency.min()) if latency.size else float("nan"),
+                                 device=constraint.device, max_latency=float(constraint.max_latency),
+                                 latency_key=self.protocol.latency, space=self.table.space, best_signal=best)
 
     def reference(self, constraint: Constraint | None) -> dict[str, Any]:
         key = None if constraint is None else (constraint.max_latency, constraint.joint)

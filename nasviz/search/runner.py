@@ -20,8 +20,8 @@ from nasviz.progress import ProgressCallback, no_progress
 from nasviz.search.base import Observation, SearchContext, Strategy, canonical_strategy_name, strategy_class
 from nasviz.search.constraints import Constraint
 from nasviz.search.moves import moves_for
-from nasviz.search.objective import Objective, TableObjective
-from nasviz.search.store import QueryRecord, RunInfo, RunStore
+from nasviz.search.objective import Objective, TableObjective, feasibility_report
+from nasviz.search.store import QueryRecord, RunInfo, RunStore, run_state
 from nasviz.search.summary import summarize
 from nasviz.spaces import get_space
 
@@ -121,8 +121,14 @@ class SearchRunner:
         self.constraint = cfg.constraint()
         self.objective = objective or TableObjective(cfg.space, cfg.dataset, cfg.signal, cfg.reported, cfg.device)
         self.protocol = self.objective.protocol
+        #: things the user should know before the run starts (e.g. hardly any cell meets the latency limit)
+        self.warnings: list[str] = []
         if self.constraint is not None:
-            self.objective.check_constraint(self.constraint)
+            self.objective.check_constraint(self.constraint)  # ConfigError: no cell meets the limit
+            report = feasibility_report(self.objective, self.constraint)
+            warning = report.warning(int(cfg.budget)) if report is not None else None
+            if warning:
+                self.warnings.append(warning)
             self.constraint = Constraint(self.constraint.device, self.constraint.max_latency, self.constraint.joint,
                                          self.protocol.latency or "")
         domain = self.objective.domain()
@@ -226,7 +232,8 @@ class SearchRunner:
         decisions = self.strategy.decisions()
         if decisions:
             summary["strategy_decisions"] = decisions
-        self.store.set_status(run_id, status, error=error, summary=summary)
+        # only while this process still owns the run: one another process took over is not marked crashed
+        self.store.set_status(run_id, status, error=error, summary=summary, only_if_mine=True)
         return summary
 
     # ---- resuming ----------------------------------------------------------------------------
@@ -234,14 +241,22 @@ class SearchRunner:
     def resume(cls, run_id: int, *, store: RunStore | None = None, objective: Objective | None = None,
                progress: ProgressCallback | None = None, on_query: QueryCallback | None = None,
                stop_event: threading.Event | None = None, budget: int | None = None,
-               force: bool = False) -> SearchRunner:
-        """A runner that continues run ``run_id`` (stopped, crashed, or running in a dead process)."""
+               force: bool = False, take_over: bool = False) -> SearchRunner:
+        """A runner that continues run ``run_id`` (stopped, crashed, or 'running' in a process that is gone).
+
+        The run is claimed atomically (:meth:`RunStore.claim_run`): of two resumes at once one wins, the other
+        gets a ConfigError naming the winner and changes nothing. ``take_over``: claim a run recorded as running
+        whose process cannot be checked (another host, a row without a start time). ``force``: resume although
+        the benchmark data version changed (mixes results)."""
         store = store or RunStore()
         info: RunInfo = store.get_run(run_id)
         if info.status == "finished" and (budget is None or budget <= info.queries):
             raise ConfigError(f"run {run_id} is finished ({info.queries} queries); give a larger --budget to extend it")
-        if info.is_live and not force:
-            raise ConfigError(f"run {run_id} is still running in process {info.pid}; stop it first")
+        state, why = run_state(info)
+        if state == "running" and not take_over:  # checked again atomically by claim_run below
+            raise ConfigError(f"run {run_id} is being run by process {info.pid} on {info.host} ({why}); stop it "
+                              "first. If that process is not this run (its PID was reused, or its host is gone), "
+                              "resume with --take-over")
         config = SearchConfig.from_dict(info.config)
         if budget is not None:
             if budget < info.queries:
@@ -252,7 +267,7 @@ class SearchRunner:
         if runner.protocol.data_version != info.data_version and not force:
             raise DataError(f"run {run_id} used data version {info.data_version} but the data is now "
                             f"{runner.protocol.data_version}; resuming would mix results (use force to resume anyway)")
-        store.set_status(run_id, "running", claim=True)
+        store.claim_run(info, take_over=take_over)
         if budget is not None:
             store.update_budget(run_id, budget)
         return runner

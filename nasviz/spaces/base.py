@@ -8,6 +8,9 @@ view) and cost it (parameters and multiply-adds of the network it defines).
 from __future__ import annotations
 
 import json
+import math
+import numbers
+import re
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass
@@ -57,12 +60,96 @@ class NetworkCost:
         return self.flops / 1e6
 
 
+#: the longest cell text any space parses (the largest real cell, a DARTS genotype, is under 2 KB)
+MAX_CELL_TEXT = 64 * 1024
+#: the deepest JSON nesting a cell may have (real cells nest at most 4 levels)
+MAX_JSON_DEPTH = 32
+
+#: control characters that never occur in a text cell (tab, newline and carriage return are allowed)
+_BINARY = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+
+
+def preview(value: Any, limit: int = 60) -> str:
+    """A short printable form of an input for error messages (long inputs are cut with their length)."""
+    text = value if isinstance(value, str) else repr(value)
+    if len(text) > limit:
+        return f"{text[:limit]!r}... ({len(text):,} characters)"
+    return repr(text) if isinstance(value, str) else text
+
+
+def check_cell_text(text: Any, what: str = "cell") -> str:
+    """``text`` when it can be a cell's text; :class:`CellError` when it is not text, too long or binary."""
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError:
+            raise CellError(f"the {what} is binary data, not UTF-8 text") from None
+    if not isinstance(text, str):
+        raise CellError(f"expected the {what} as text, got {type(text).__name__}")
+    if len(text) > MAX_CELL_TEXT:
+        raise CellError(f"the {what} text is {len(text):,} characters long; a cell is at most {MAX_CELL_TEXT:,} "
+                        f"(starts {preview(text[:40])})")
+    bad = _BINARY.search(text)
+    if bad is not None:
+        raise CellError(f"the {what} text holds binary data (character {ord(bad.group()):#04x} at position "
+                        f"{bad.start()}): not a cell")
+    return text
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays/objects in JSON text (strings skipped), without parsing it (linear time)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _reject_constant(name: str) -> Any:
+    raise CellError(f"{name} is not a number a cell can hold")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise CellError(f"the number {preview(text, 20)} is too large (not finite)")
+    return value
+
+
 def load_json_text(text: str, what: str = "cell") -> Any:
-    """Parse JSON text, raising :class:`CellError` that names the position of a syntax error."""
+    """Parse JSON text of a cell, raising :class:`CellError` for a syntax error (with its position), a text
+    over :data:`MAX_CELL_TEXT`, nesting deeper than :data:`MAX_JSON_DEPTH`, NaN/Infinity or a non-finite number."""
+    text = check_cell_text(text, what)
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise CellError(f"the {what} JSON nests {depth:,} levels deep; a cell nests at most {MAX_JSON_DEPTH}")
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         raise CellError(f"malformed JSON for the {what}: {exc.msg} (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:  # pragma: no cover - the depth check comes first
+        raise CellError(f"the {what} JSON nests too deep") from None
+
+
+def as_int(value: Any, what: str) -> int:
+    """``value`` as an int when it is an integer (not a bool, float or string); CellError naming ``what``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        kind = "a boolean" if isinstance(value, bool) else "null" if value is None else type(value).__name__
+        raise CellError(f"{what} must be an integer, got {preview(value)} ({kind})")
+    return int(value)
 
 
 class SearchSpace(ABC, Generic[CellT]):
@@ -87,7 +174,7 @@ class SearchSpace(ABC, Generic[CellT]):
 
     def parse_text(self, text: str) -> CellT:
         """A cell from a text line: JSON, or a space-specific string format."""
-        text = text.strip()
+        text = check_cell_text(text).strip()
         if not text:
             raise CellError("empty input: expected a cell")
         return self.parse(load_json_text(text))

@@ -45,7 +45,7 @@ import numpy as np
 
 from nasviz.errors import CellError
 from nasviz.paths import ASSETS_DIR
-from nasviz.spaces.base import NetworkCost, SearchSpace, Validity, count_ops, load_json_text
+from nasviz.spaces.base import NetworkCost, SearchSpace, Validity, check_cell_text, count_ops, load_json_text
 
 #: the 8 DARTS primitives, in the DARTS (and arch2vec one-hot) order
 DARTS_OPS: tuple[str, ...] = ("none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
@@ -697,7 +697,7 @@ class DartsSpace(SearchSpace[Genotype]):
         raise CellError(f"cannot read a DARTS genotype from {type(obj).__name__}")
 
     def parse_text(self, text: str) -> Genotype:
-        text = text.strip()
+        text = check_cell_text(text, "DARTS genotype").strip()
         if not text:
             raise CellError("empty input: expected a DARTS genotype")
         if text.startswith(("normal=", "reduce=")):
@@ -707,7 +707,7 @@ class DartsSpace(SearchSpace[Genotype]):
         if text.startswith("[") and "(" in text:  # NASLib key: a Python literal of tuples
             try:
                 return genotype_from_compact(ast.literal_eval(text))
-            except (ValueError, SyntaxError):
+            except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
                 raise CellError("malformed NASLib compact DARTS encoding: expected [[(input, op_id), ...], [...]]") from None
         return self.parse(load_json_text(text, "DARTS genotype"))
 

@@ -38,7 +38,7 @@ import numpy as np
 
 from nasviz.errors import CellError
 from nasviz.paths import ASSETS_DIR
-from nasviz.spaces.base import NetworkCost, SearchSpace, Validity, count_ops, load_json_text
+from nasviz.spaces.base import NetworkCost, SearchSpace, Validity, check_cell_text, count_ops, load_json_text
 from nasviz.spaces.darts import (
     DATASET_ALIASES,
     DATASETS,
@@ -552,7 +552,7 @@ class NatSpace(SearchSpace[NatCell]):
         return nat_cell_from_json(obj, indexing or None)
 
     def parse_text(self, text: str) -> NatCell:
-        text = text.strip()
+        text = check_cell_text(text, "NAT cell").strip()
         if not text:
             raise CellError("empty input: expected a NAT cell")
         if text.startswith("|"):

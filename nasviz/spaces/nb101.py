@@ -34,7 +34,7 @@ import networkx as nx
 import numpy as np
 
 from nasviz.errors import CellError
-from nasviz.spaces.base import NetworkCost, SearchSpace, Validity, count_ops, load_json_text
+from nasviz.spaces.base import NetworkCost, SearchSpace, Validity, check_cell_text, count_ops, load_json_text
 
 INPUT = "input"
 OUTPUT = "output"
@@ -757,7 +757,7 @@ class NB101Space(SearchSpace[NB101Cell]):
         raise CellError(f"cannot read an NB101 cell from {type(obj).__name__}")
 
     def parse_text(self, text: str) -> NB101Cell:
-        text = text.strip()
+        text = check_cell_text(text, "NB101 cell").strip()
         if not text:
             raise CellError("empty input: expected an NB101 cell")
         if text.startswith("("):

@@ -19,7 +19,7 @@ import numpy as np
 
 from nasviz.errors import CellError
 from nasviz.paths import ASSETS_DIR
-from nasviz.spaces.base import NetworkCost, SearchSpace, Validity, count_ops
+from nasviz.spaces.base import NetworkCost, SearchSpace, Validity, as_int, check_cell_text, count_ops
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -121,7 +121,8 @@ def code_of_index_table() -> np.ndarray:
 
 
 def cell_from_index(index: int) -> NB201Cell:
-    if not 0 <= int(index) < NUM_CELLS:
+    index = as_int(index, "an NB201 index")
+    if not 0 <= index < NUM_CELLS:
         raise CellError(f"NB201 index {index} out of range 0..{NUM_CELLS - 1}")
     return cell_from_code(int(code_of_index_table()[int(index)]))
 
@@ -266,14 +267,14 @@ class NB201Space(SearchSpace[NB201Cell]):
                 if key in obj:
                     return self.parse(obj[key])
             if "index" in obj:
-                return cell_from_index(obj["index"])
+                return cell_from_index(as_int(obj["index"], 'an NB201 "index"'))
             if "ops" in obj:
                 return self.parse(obj["ops"])
             raise CellError('an NB201 JSON cell needs an "arch" string, an "index" or 6 "ops"')
         raise CellError(f"cannot read an NB201 cell from {type(obj).__name__}")
 
     def parse_text(self, text: str) -> NB201Cell:
-        text = text.strip()
+        text = check_cell_text(text, "NB201 cell").strip()
         if text.startswith("|"):
             return parse_arch_str(text)
         return super().parse_text(text)

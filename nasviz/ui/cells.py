@@ -11,6 +11,7 @@ import streamlit as st
 from nasviz.drawing import MIME_TYPES, render_cell
 from nasviz.errors import CellError, NasvizError
 from nasviz.spaces import SearchSpace
+from nasviz.spaces.base import load_json_text
 
 _PROLOG = re.compile(r"^.*?(?=<svg)", re.DOTALL)
 
@@ -22,9 +23,9 @@ def split_cells(text: str) -> list[str]:
     if not text:
         return []
     try:
-        json.loads(text)
+        load_json_text(text)  # size, depth and number checks first: never a RecursionError on hostile input
         return [text]
-    except json.JSONDecodeError:
+    except CellError:
         return [line.strip() for line in text.splitlines() if line.strip()]
 
 
