@@ -24,13 +24,29 @@ from page_timing import chromium_page, streamlit_server, summary, timed, wait_id
 
 PAGES = {"Home": "", "Cell Explorer": "Cell_Explorer", "Latent Space": "Latent_Space",
          "Neighbour Walk": "Neighbour_Walk", "Search": "Search", "NAT": "NAT"}
+_PLOT_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot')]
+    .some(gd => gd._fullData && gd._fullData.some(t => (t.x && t.x.length) || (t.z && t.z.length)))"""
+#: what must be on screen for a page to count as painted (beyond its title and an idle script)
+PAINTED: dict[str, str] = {
+    "": "() => document.querySelectorAll('[data-testid=\"stDataFrame\"]').length > 0",
+    "Cell_Explorer": "() => !!document.querySelector('[data-testid=\"stMain\"] svg, [data-testid=\"stMain\"] img')",
+    "Latent_Space": _PLOT_DRAWN,
+    "Neighbour_Walk": _PLOT_DRAWN,
+    "Search": "() => [...document.querySelectorAll('h3')].some(h => h.innerText.includes('New search'))",
+    "NAT": "() => !!document.querySelector('[data-testid=\\"stBidiComponentIsolated\\"] svg')",
+}
+_EXCEPTIONS = "() => document.querySelectorAll('[data-testid=\"stException\"]').length"
 
 
 def first_paint(page: Any, url: str, path: str) -> float:
     started = time.monotonic()
     page.goto(f"{url}/{path}")
     page.locator("h1").first.wait_for()
-    return wait_idle(page, started, lambda: page.locator("h1").count() > 0)
+    painted = PAINTED.get(path)
+    elapsed = wait_idle(page, started, lambda: page.evaluate(painted) if painted else True)
+    if page.evaluate(_EXCEPTIONS):
+        raise RuntimeError(f"page {path or 'Home'} shows a traceback")
+    return elapsed
 
 
 def open_page(page: Any, url: str, path: str) -> None:
