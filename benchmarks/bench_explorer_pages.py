@@ -134,9 +134,9 @@ def bench(base: str, repeats: int, with_table: bool) -> dict[str, dict[str, obje
         for i in range(repeats):
             index = 100 + 37 * i
             box = page.get_by_role("spinbutton", name="Index")
-            times.append(timed(lambda: (box.fill(str(index)), box.press("Enter"),
-                                        expect(page.locator("[data-testid='stJson']").first).to_contain_text(
-                                            f'"{index}"'))))
+            times.append(timed(lambda box=box, index=index: (
+                box.fill(str(index)), box.press("Enter"),
+                expect(page.locator("[data-testid='stJson']").first).to_contain_text(f'"{index}"'))))
             idle(page)
         record("cell explorer: browse index", times, TARGET_INTERACTION_S)
         page.get_by_text("Paste or upload", exact=True).click()

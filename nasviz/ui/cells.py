@@ -97,9 +97,11 @@ def drawing_markup(space: SearchSpace, cell: Any, highlight_diff: Any = None, ti
 
 def show_cell_drawing(space: SearchSpace, cell: Any, highlight_diff: Any = None, title: str | None = None,
                       key: str = "drawing", file_stem: str = "cell", downloads: bool = True,
-                      enlarge: bool = True) -> None:
-    """Draw ``cell`` inline (SVG) with an Enlarge button and SVG/PDF/PNG download buttons (rendered on click,
-    cached). A cell too large to draw quickly (:func:`drawing_size_problem`) is not drawn: a note says why."""
+                      enlarge: bool | None = None) -> None:
+    """Draw ``cell`` inline (SVG) with an Enlarge button (a large dialog; by default when there are downloads) and
+    SVG/PDF/PNG download buttons (rendered on click, cached). A cell too large to draw quickly
+    (:func:`drawing_size_problem`) is not drawn: a note says why."""
+    enlarge = downloads if enlarge is None else enlarge
     problem = drawing_size_problem(space, cell)
     if problem is not None:
         st.info(md_escape(f"No drawing: {problem}."))

@@ -147,7 +147,7 @@ def show_run(run_id: int, key: str, store: RunStore | None = None, drawings: int
             with column:
                 cell = space.parse(record.cell)
                 show_cell_drawing(space, cell, title=f"query {record.query + 1}: {record.signal:.2f}", downloads=False,
-                                  key=f"{key}_cell_{record.query}")
+                                  enlarge=True, key=f"{key}_cell_{record.query}")
     return len(frame)
 
 
