@@ -13,6 +13,7 @@ from nasviz.ui.cells import cell_json_text
 from nasviz.ui.explorer import (
     canonical_fields,
     cost_rows,
+    describe_size_problem,
     file_stem,
     op_count_rows,
     parse_cell,
@@ -79,6 +80,10 @@ def cell_view(space_name: str, source: str, label: str | None) -> None:
     cell = choose_cell(space, source, label)
     other = other_cell(space)
     if cell is None:
+        return
+    too_large = describe_size_problem(space, cell)
+    if too_large:
+        st.error(md_escape(f"Not shown: {too_large}."))
         return
     validity = space.is_valid(cell)
     if not validity.valid:

@@ -255,3 +255,16 @@ def test_no_table_shows_the_import_command() -> None:
     assert any("No benchmark table is imported for NAS-Bench-101" in plain(c.value) for c in at.caption)
     commands = [c.value for c in at.code]
     assert commands and commands[0].startswith("nasviz data import ") and "(" not in commands[0]
+
+
+def test_an_absurdly_large_cell_is_not_checked_or_costed() -> None:
+    installed("nat")
+    at = AppTest.from_file(PAGE, default_timeout=20).run()
+    at.selectbox(key="space").set_value("nat").run()
+    at.radio(key="cell_source_nat").set_value("Paste or upload").run()
+    text = nat_chain_cell(1000)  # 47 KB: validity and costs would take seconds
+    at.file_uploader(key="cell_input_nat_file").set_value(("big.json", text.encode(), "application/json")).run()
+    assert not at.exception
+    assert errors(at) == ["Not shown: the cell has 1,003 nodes and 3,000 edges: too large to check, cost or draw here "
+                          "(at most 300 nodes; published nat cells have a handful)."]
+    assert not at.json and not at.dataframe

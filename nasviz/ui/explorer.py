@@ -80,6 +80,8 @@ MAX_CELL_BYTES = 256 * 1024
 #: the largest graph drawn (a DARTS genotype has 7 nodes per cell, NB101 at most 7): larger ones are described only
 MAX_DRAWN_NODES = 40
 MAX_DRAWN_EDGES = 120
+#: the largest graph checked and costed at all (validity and cost take seconds beyond a few thousand nodes)
+MAX_DESCRIBED_NODES = 300
 
 
 def size_text(n_bytes: int) -> str:
@@ -118,17 +120,34 @@ def parse_cell(space: SearchSpace, text: str, what: str) -> Any:
         raise CellError(f"{what} is not a {space.title} cell: {detail} ({type(exc).__name__})") from None
 
 
-def drawing_size_problem(space: SearchSpace, cell: Any) -> str | None:
-    """Why the cell is too large to draw (a message), or None when it can be drawn quickly."""
+def graph_size(space: SearchSpace, cell: Any) -> tuple[int, int] | None:
+    """(nodes, edges) of the cell's graph, or None when it has none (some invalid cells)."""
     try:
         graph = space.to_networkx(cell)
-        nodes, edges = graph.number_of_nodes(), graph.number_of_edges()
-    except Exception:  # noqa: BLE001 - an invalid cell may have no graph; judge it by its JSON size
+    except Exception:  # noqa: BLE001 - an invalid cell may have no graph
+        return None
+    return graph.number_of_nodes(), graph.number_of_edges()
+
+
+def describe_size_problem(space: SearchSpace, cell: Any) -> str | None:
+    """Why the cell is too large to check and cost on a page (a message naming its size), or None."""
+    size = graph_size(space, cell)
+    if size is not None and size[0] > MAX_DESCRIBED_NODES:
+        return (f"the cell has {size[0]:,} nodes and {size[1]:,} edges: too large to check, cost or draw here (at most "
+                f"{MAX_DESCRIBED_NODES} nodes; published {space.name} cells have a handful)")
+    return None
+
+
+def drawing_size_problem(space: SearchSpace, cell: Any) -> str | None:
+    """Why the cell is too large to draw (a message), or None when it can be drawn quickly."""
+    size = graph_size(space, cell)
+    if size is None:  # no graph: judge the cell by its JSON size
         try:
-            size = len(json.dumps(space.to_json(cell)))
+            length = len(json.dumps(space.to_json(cell)))
         except Exception:  # noqa: BLE001
             return None
-        return None if size <= 8192 else f"the cell's JSON takes {size_text(size)}: too large to draw"
+        return None if length <= 8192 else f"the cell's JSON takes {size_text(length)}: too large to draw"
+    nodes, edges = size
     if nodes > MAX_DRAWN_NODES or edges > MAX_DRAWN_EDGES:
         return (f"the cell has {nodes} nodes and {edges} edges; drawings are made for at most {MAX_DRAWN_NODES} "
                 f"nodes and {MAX_DRAWN_EDGES} edges")
