@@ -7,7 +7,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from nasviz.errors import NasvizError
+from nasviz.errors import CellError, NasvizError
 from nasviz.nat.api import metric_delta, optimise, probabilities_table
 from nasviz.nat.cells import get_adapter
 from nasviz.nat.io import parse_cell_text, parse_upload
@@ -16,7 +16,7 @@ from nasviz.nat.rules import ACTIONS, RULE_LABELS
 from nasviz.spaces import get_space
 from nasviz.ui import setup_page
 from nasviz.ui.cells import show_cell_drawing
-from nasviz.ui.explorer import MAX_CELL_BYTES, check_cell_size, recommended_import
+from nasviz.ui.explorer import MAX_CELL_BYTES, MAX_DRAWN_NODES, check_cell_size, graph_size, recommended_import
 from nasviz.ui.guard import error_message, guarded, md_escape
 from nasviz.ui.nat_component import editor_data, nat_editor
 
@@ -30,6 +30,14 @@ def load(space: str, cell: object, label: str) -> None:
     st.session_state.pop("nat_drop_error", None)
 
 
+def check_editable(space: str, cell: Any) -> None:
+    """CellError when the cell is too large for the editor (its drawing, costs and policy take seconds)."""
+    size = graph_size(get_adapter(space).space, cell)
+    if size is not None and size[0] > MAX_DRAWN_NODES:
+        raise CellError(f"the cell has {size[0]:,} nodes and {size[1]:,} edges; the NAT editor takes cells of at most "
+                        f"{MAX_DRAWN_NODES} nodes")
+
+
 def read_upload_or_paste(upload: Any, pasted: str, load_clicked: bool, upload_space: str, which: str) -> None:
     """Load an uploaded (size checked before reading) or pasted cell; any failure is one error naming the input and
     keeps the previous cell."""
@@ -39,10 +47,14 @@ def read_upload_or_paste(upload: Any, pasted: str, load_clicked: bool, upload_sp
             st.session_state["nat_upload_id"] = upload.file_id
             what = f"the file {upload.name}"
             check_cell_size(upload.size, what)  # before reading it
-            load(upload_space, parse_upload(upload_space, upload.getvalue(), upload.name, which), f"upload:{upload.name}")
+            cell = parse_upload(upload_space, upload.getvalue(), upload.name, which)
+            check_editable(upload_space, cell)
+            load(upload_space, cell, f"upload:{upload.name}")
         elif load_clicked and pasted.strip():
             check_cell_size(len(pasted.encode("utf-8", errors="replace")), what)
-            load(upload_space, parse_cell_text(upload_space, pasted, which, "pasted cell"), "pasted")
+            cell = parse_cell_text(upload_space, pasted, which, "pasted cell")
+            check_editable(upload_space, cell)
+            load(upload_space, cell, "pasted")
     except RecursionError:
         st.error(md_escape(f"Could not load {what}: its JSON is nested too deeply. The previous cell is kept."))
     except Exception as exc:  # noqa: BLE001 - any parser failure is a bad input: say so, keep the previous cell

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from pathlib import Path
 
@@ -172,3 +173,16 @@ def test_pruned_nodes_match_the_backend_pruning() -> None:
             checked += 1
             with_pruned += bool(cut)
     assert checked > 100 and with_pruned > 30
+
+
+def test_a_cell_too_large_for_the_editor_is_refused(app: AppTest) -> None:
+    app.radio(key="nat_source").set_value("Upload or paste").run()
+    before = app.session_state["nat_state"].cell
+    edges = [edge for k in range(1000) for edge in (["conv_3x3", k - 1, k], ["conv_3x3", k - 2, k])]
+    text = json.dumps({"edges": edges, "output": "concat"})  # 47 KB, valid: the editor would take seconds
+    app.file_uploader(key="nat_upload").set_value(("big.json", text.encode(), "application/json")).run()
+    assert not app.exception
+    assert [_plain(e.value) for e in app.error] == [
+        "Could not load the file big.json: the cell has 1,003 nodes and 3,000 edges; the NAT editor takes cells of at "
+        "most 40 nodes. The previous cell is kept."]
+    assert app.session_state["nat_state"].cell == before
