@@ -148,7 +148,7 @@ export default function (component) {
       const action = root.getAttribute("data-dragging");
       event.preventDefault();
       const refused = Boolean(action) && !edge.allowed[action];
-      event.dataTransfer.dropEffect = refused ? "move" : "copy";
+      event.dataTransfer.dropEffect = "copy";  // so that the drop fires and is explained
       target.classList.toggle("nat-target-forbidden", refused);
       target.classList.toggle("nat-target-over", !refused);
       if (refused) flash(forbidden(edge, action));
