@@ -33,7 +33,7 @@ PAINTED: dict[str, str] = {
     "Latent_Space": _PLOT_DRAWN,
     "Neighbour_Walk": _PLOT_DRAWN,
     "Search": "() => [...document.querySelectorAll('h3')].some(h => h.innerText.includes('New search'))",
-    "NAT": "() => !!document.querySelector('[data-testid=\\"stBidiComponentIsolated\\"] svg')",
+    "NAT": "() => !!document.querySelector('[data-testid=\"stBidiComponentIsolated\"] svg')",
 }
 _EXCEPTIONS = "() => document.querySelectorAll('[data-testid=\"stException\"]').length"
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -101,3 +104,100 @@ def test_nb201_true_accuracy_with_nothing_imported(app: AppTest) -> None:
     cell = space.parse("|avg_pool_3x3~0|+|avg_pool_3x3~0|avg_pool_3x3~1|+|avg_pool_3x3~0|avg_pool_3x3~1|avg_pool_3x3~2|")
     expected = load_table("nb201").lookup(space.cell_id(cell), NB201_EVAL_METRIC)
     assert _metric(app, "Accuracy (true)") == f"{expected:.2f} %"
+
+
+# ---- hostile input, caps, pruned nodes (issue 18) -------------------------------------------------
+
+HOSTILE = ['{"index": null}', '{"index": "abc"}', '{"index": 1e309}', "[" * 5000 + "]" * 5000]
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+@pytest.mark.parametrize("space", ["nb201", "nat"])
+def test_hostile_paste_and_upload_keep_the_previous_cell(app: AppTest, space: str) -> None:
+    app.radio(key="nat_source").set_value("Upload or paste").run()
+    app.radio(key="nat_upload_space").set_value(space).run()
+    before = app.session_state["nat_state"].cell
+    for n, text in enumerate(HOSTILE):
+        app.text_area(key="nat_paste").input(text)
+        app.button(key="nat_load_paste").click().run()
+        assert not app.exception, [e.value for e in app.exception]
+        shown = [_plain(e.value) for e in app.error]
+        assert len(shown) == 1 and shown[0].startswith("Could not load the pasted cell: "), shown
+        assert shown[0].endswith("The previous cell is kept.")
+        app.text_area(key="nat_paste").input("")
+        app.file_uploader(key="nat_upload").set_value((f"bad{n}.json", text.encode(), "application/json")).run()
+        assert not app.exception, [e.value for e in app.exception]
+        shown = [_plain(e.value) for e in app.error]
+        assert len(shown) == 1 and shown[0].startswith(f"Could not load the file bad{n}.json: "), shown
+        assert app.session_state["nat_state"].cell == before
+        app.file_uploader(key="nat_upload").set_value(None).run()
+
+
+def test_oversized_upload_is_refused_before_reading(app: AppTest) -> None:
+    app.radio(key="nat_source").set_value("Upload or paste").run()
+    big = b'{"edges": [' + b'["conv_3x3", -1, 0], ' * 20_000 + b'["null", -2, 0]]}'
+    app.file_uploader(key="nat_upload").set_value(("big.json", big, "application/json")).run()
+    assert not app.exception
+    assert [_plain(e.value) for e in app.error] == [
+        f"Could not load the file big.json: the file big.json is {round(len(big) / 1024)} KB; a cell file is at most "
+        "256 KB (a cell of any space takes under 2 KB). The previous cell is kept."]
+    assert app.text_area(key="nat_paste").proto.max_chars == 256 * 1024
+
+
+def test_nb201_arch_in_an_error_is_not_strikethrough(app: AppTest) -> None:
+    app.radio(key="nat_source").set_value("Upload or paste").run()
+    app.radio(key="nat_upload_space").set_value("nb201").run()
+    app.text_area(key="nat_paste").input("|nor_conv_3x3~0|+|oops~1|")
+    app.button(key="nat_load_paste").click().run()
+    assert app.error and "\\~" in app.error[0].value and "~" not in app.error[0].value.replace("\\~", "")
+
+
+def test_pruned_nodes_match_the_backend_pruning() -> None:
+    """The editor greys out exactly the nodes NAT's pruning removes, for every preset and every one or two nulls."""
+    from nasviz.nat.cells import get_adapter
+    from nasviz.nat.page import EditState, cell_choices
+    from nasviz.nat.rules import KEEP
+    from nasviz.nat.transform import action_mask
+    from nasviz.ui.nat_component import editor_data, pruned_nodes
+
+    checked = with_pruned = 0
+    for label, (space, cell) in cell_choices().items():
+        adapter = get_adapter(space)
+        mask = action_mask(adapter, cell, "paper")
+        edges = adapter.edges(cell)
+        for combo in [(i,) for i in range(len(edges))] + list(itertools.combinations(range(len(edges)), 2)):
+            if not all(mask[i, NULL] for i in combo):
+                continue
+            actions = [NULL if i in combo else KEEP for i in range(len(edges))]
+            result = EditState(space, cell, label, actions).result("paper")
+            if not result.valid:
+                continue
+            cut = pruned_nodes(adapter, cell, actions)
+            if space == "nat":
+                assert len(result.pruned.nodes) == len(cell.nodes) - len(cut), (label, actions, cut)
+            else:
+                dead = {n for n in (1, 2) if all(op == "none" for op, s, d in adapter.edges(result.pruned) if n in (s, d))}
+                assert dead == cut, (label, actions, cut)
+            data = editor_data(adapter, cell, actions, "paper")
+            assert {n["id"] for n in data["nodes"] if n["pruned"]} == cut
+            assert all(e["pruned"] == (e["new_op"] != adapter.null_op and bool({e["src"], e["dst"]} & cut))
+                       for e in data["edges"])
+            checked += 1
+            with_pruned += bool(cut)
+    assert checked > 100 and with_pruned > 30
+
+
+def test_a_cell_too_large_for_the_editor_is_refused(app: AppTest) -> None:
+    app.radio(key="nat_source").set_value("Upload or paste").run()
+    before = app.session_state["nat_state"].cell
+    edges = [edge for k in range(1000) for edge in (["conv_3x3", k - 1, k], ["conv_3x3", k - 2, k])]
+    text = json.dumps({"edges": edges, "output": "concat"})  # 47 KB, valid: the editor would take seconds
+    app.file_uploader(key="nat_upload").set_value(("big.json", text.encode(), "application/json")).run()
+    assert not app.exception
+    assert [_plain(e.value) for e in app.error] == [
+        "Could not load the file big.json: the cell has 1,003 nodes and 3,000 edges; the NAT editor takes cells of at "
+        "most 40 nodes. The previous cell is kept."]
+    assert app.session_state["nat_state"].cell == before

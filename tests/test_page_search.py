@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import time
 from pathlib import Path
@@ -134,6 +135,15 @@ def test_comparison_over_seeds_and_exports(nb201_home: Path) -> None:
 
 # ---- the page ------------------------------------------------------------------------------------
 
+def plain(text: str) -> str:
+    """Markdown-escaped page text (``md_escape``) as the reader sees it."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def errors(at: AppTest) -> list[str]:
+    return [plain(e.value) for e in at.error]
+
+
 def run_page() -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=90).run()
     assert not at.exception, [e.value for e in at.exception]
@@ -190,18 +200,21 @@ def test_page_constrained_run_and_bad_config(nb201_home: Path, monkeypatch: pyte
     at = run_page()
     at.selectbox(key="search_algo").set_value("arch2vec-bo")
     at.button(key="search_start").click().run()
-    assert at.error and "no trained arch2vec model for nb201" in at.error[0].value
+    assert at.error and "no trained arch2vec model for nb201" in errors(at)[0]
     at.selectbox(key="search_algo").set_value("re").run()
     at.number_input(key="search_budget").set_value(3)
     at.button(key="search_start").click().run()
-    assert at.error and "initial sample of re (20 queries)" in at.error[0].value
+    assert at.error and "initial sample of re (20 queries)" in errors(at)[0]
     assert RunStore().list_runs() == []
     at.radio(key="search_constraint").set_value("latency").run()
     at.selectbox(key="search_device_nb201").set_value("pixel3").run()
     at.number_input(key="search_latency_nb201_pixel3").set_value(0.001).run()
+    fastest = float(np.nanmin(load_table("nb201").values("latency/pixel3/cifar10")))
+    assert errors(at) == [f"No nb201 cell has pixel3 latency <= 0.001 ms: the fastest of the table's 15,625 cells takes "
+                          f"{fastest:.3f} ms. Raise L to at least {fastest:.3f} ms."]  # said before Start is pressed
     at.number_input(key="search_budget").set_value(30)
     at.button(key="search_start").click().run()
-    assert at.error and "no nb201 cell has" in at.error[0].value
+    assert len(at.error) == 2 and errors(at)[1].startswith("Cannot start the search: no nb201 cell has pixel3 latency")
     at.number_input(key="search_latency_nb201_pixel3").set_value(5.0)
     at.button(key="search_start").click().run()
     assert not at.error
@@ -236,10 +249,10 @@ def test_page_strategy_settings_reach_the_run_and_bad_ones_are_reported(nb201_ho
     at.number_input(key="search_budget").set_value(25)
     at.text_area(key="search_settings_re").input("population_size=abc")
     at.button(key="search_start").click().run()
-    assert at.error and "population_size" in at.error[0].value and "a number" in at.error[0].value
+    assert at.error and "population_size" in errors(at)[0] and "a number" in errors(at)[0]
     at.text_area(key="search_settings_re").input("population_size")
     at.button(key="search_start").click().run()
-    assert at.error and "KEY=VALUE" in at.error[0].value
+    assert at.error and "KEY=VALUE" in errors(at)[0]
     assert RunStore().list_runs() == []
     at.text_area(key="search_settings_re").input("population_size=10\n\nsample_size=5")
     at.button(key="search_start").click().run()
@@ -247,3 +260,87 @@ def test_page_strategy_settings_reach_the_run_and_bad_ones_are_reported(nb201_ho
     list_jobs()[0].thread.join(60)
     info = RunStore().list_runs()[0]
     assert info.config["settings"] == {"population_size": 10, "sample_size": 5} and info.queries == 25
+
+
+# ---- hostile input and broken files (issue 18) -----------------------------------------------------
+
+def test_seed_range_is_counted_before_it_is_built(nb201_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import nasviz.search_jobs
+
+    def refuse(text: str) -> list[int]:  # the page must refuse the text before it reaches the range-building parser
+        raise AssertionError(f"parse_seeds called with {text!r}")
+
+    at = run_page()
+    monkeypatch.setattr(nasviz.search_jobs, "parse_seeds", refuse)
+    at.selectbox(key="search_algo").set_value("random")
+    at.number_input(key="search_budget").set_value(20)
+    for text, shown in (("0-10000000", "names 10,000,001"), ("0-3, 5, 7-100", "names 99"),
+                        (", ".join(map(str, range(60))), "names 60")):
+        at.text_input(key="search_seeds").input(text)
+        at.button(key="search_start").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert errors(at) and errors(at)[-1].startswith("Cannot start the search: ") and shown in errors(at)[-1]
+    assert RunStore().list_runs() == [] and list_jobs(alive_only=True) == []
+
+
+def test_check_seed_text() -> None:
+    from nasviz.ui.search import check_seed_text
+
+    check_seed_text("0-49")
+    check_seed_text("0, 1, 2; 10-20")
+    check_seed_text("7, " * 130)  # one seed, repeated
+    for bad in ("0-50", "0-999999999999999999", ", ".join(map(str, range(51)))):
+        with pytest.raises(ConfigError, match="at most 50 seeds"):
+            check_seed_text(bad)
+    with pytest.raises(ConfigError, match="holds 600 characters"):
+        check_seed_text("1," * 300)
+
+
+def test_corrupt_run_store_is_a_message(nb201_home: Path) -> None:
+    store_path = nb201_home / "runs.sqlite"
+    store_path.write_bytes(np.random.default_rng(0).bytes(8192))
+    at = run_page()
+    shown = errors(at)
+    assert shown and all("Cannot open the run store" in text and str(store_path) in text for text in shown)
+    assert "not a usable nasviz run store" in shown[0] and f"mv {store_path} {store_path}.broken" in shown[0]
+    assert at.button(key="search_start")  # the form is still there
+    at.button(key="search_start").click().run()
+    assert not at.exception and store_path.read_bytes()[:16] != b"SQLite format 3\x00"  # nothing written over it
+
+
+def test_corrupt_table_is_a_message(nb201_home: Path) -> None:
+    from nasviz.data import clear_cache, table_path
+
+    clear_cache()
+    table_path("nb201").write_bytes(np.random.default_rng(1).bytes(8192))
+    at = run_page()
+    assert not at.exception, [e.value for e in at.exception]
+    shown = errors(at)
+    assert shown and shown[0].startswith("Cannot read the nb201 benchmark table: ") and str(table_path("nb201")) in shown[0]
+    assert "Re-import it: `nasviz data import" in shown[0]
+    assert not at.button  # nothing to start a search with
+
+
+def test_few_feasible_cells_are_warned(nb201_home: Path) -> None:
+    at = run_page()
+    at.radio(key="search_constraint").set_value("latency").run()
+    at.selectbox(key="search_device_nb201").set_value("pixel3").run()
+    latency = load_table("nb201").values("latency/pixel3/cifar10")
+    limit = float(np.sort(latency[~np.isnan(latency)])[4])  # the 5 fastest cells
+    at.number_input(key="search_latency_nb201_pixel3").set_value(limit).run()
+    count = int((latency <= limit).sum())
+    assert not at.error and at.warning
+    assert plain(at.warning[0].value).startswith(f"Only {count} of the 15,625 nb201 cells")
+
+
+def test_no_finished_run_names_a_real_command(nb201_home: Path) -> None:
+    from typer.testing import CliRunner
+
+    at = run_page()
+    text = next(plain(i.value) for i in at.info if "No finished run yet" in i.value)
+    command = re.search(r"`(nasviz [^`]+)` on the command line", text).group(1)
+    from nasviz.cli.main import app as cli
+
+    result = CliRunner().invoke(cli, command.split()[1:])  # the command as shown runs
+    assert result.exit_code == 0, result.output
+    assert len(RunStore().list_runs()) >= 1

@@ -3,16 +3,20 @@ redraws while a job runs."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from nasviz.errors import NasvizError
+from nasviz.errors import ConfigError, NasvizError
 from nasviz.search import RunInfo, RunStore
 from nasviz.search.summary import decision_lines
 from nasviz.search_figures import best_so_far_figure, feasibility_figure, queries_figure
 from nasviz.search_jobs import (
+    MAX_SEEDS,
     SearchJob,
     best_signal_rank_text,
     feasibility_frame,
@@ -24,6 +28,75 @@ from nasviz.search_jobs import (
 from nasviz.spaces import get_space
 from nasviz.ui.cells import show_cell_drawing
 from nasviz.ui.figures import show_figure
+from nasviz.ui.guard import md_escape
+
+#: the longest seeds text read (50 seeds written out one by one fit in 200 characters)
+MAX_SEED_TEXT = 400
+_SEED_RANGE = re.compile(r"^\s*(\d{1,18})\s*-\s*(\d{1,18})\s*$")
+#: a latency limit that admits fewer cells than this (or under 1 % of the table) is warned about
+FEW_FEASIBLE_CELLS = 20
+
+
+def check_seed_text(text: str, max_seeds: int = MAX_SEEDS) -> None:
+    """ConfigError when the seeds text is too long or names more than ``max_seeds`` distinct seeds (a range such as
+    ``0-10000000`` is counted, never built); the text is then parsed by ``nasviz.search_jobs.parse_seeds``."""
+    if len(text) > MAX_SEED_TEXT:
+        raise ConfigError(f"the seeds field holds {len(text):,} characters; give at most {max_seeds} seeds "
+                          "(e.g. '0, 1, 2' or '0-4')")
+    seeds: set[str | int] = set()
+    for part in text.replace(";", ",").split(","):
+        match = _SEED_RANGE.match(part)
+        if match:
+            low, high = int(match.group(1)), int(match.group(2))
+            if high - low + 1 > max_seeds:
+                seeds.update(range(max_seeds + 1))  # more than allowed, whatever else the text says
+                break
+            seeds.update(range(low, high + 1))
+        elif part.strip():
+            seeds.add(part.strip())  # parse_seeds says what is wrong with it
+    if len(seeds) > max_seeds:
+        raise ConfigError(f"at most {max_seeds} seeds per job; {text.strip()!r} names {_seed_total(text):,}")
+
+
+def _seed_total(text: str) -> int:
+    """How many seeds the text names, ranges counted (overlaps twice)."""
+    total = 0
+    for part in text.replace(";", ",").split(","):
+        match = _SEED_RANGE.match(part)
+        total += max(0, int(match.group(2)) - int(match.group(1)) + 1) if match else bool(part.strip())
+    return total
+
+
+@dataclass(frozen=True)
+class LatencyFeasibility:
+    """How many cells of a table meet a latency limit (page-side check before a constrained search starts)."""
+
+    space: str
+    device: str
+    limit_ms: float
+    feasible: int
+    cells: int
+    fastest_ms: float
+
+    @property
+    def message(self) -> tuple[str, str] | None:
+        """("error" | "warning", text) when the limit admits no cell or very few; None when it is fine."""
+        if self.feasible == 0:
+            return "error", (f"no {self.space} cell has {self.device} latency <= {self.limit_ms:g} ms: the fastest of "
+                             f"the table's {self.cells:,} cells takes {self.fastest_ms:.3f} ms. Raise L to at least "
+                             f"{self.fastest_ms:.3f} ms.")
+        if self.feasible < FEW_FEASIBLE_CELLS or self.feasible < 0.01 * self.cells:
+            return "warning", (f"only {self.feasible:,} of the {self.cells:,} {self.space} cells "
+                               f"({100 * self.feasible / self.cells:.2g} %) have {self.device} latency <= "
+                               f"{self.limit_ms:g} ms: most queries will be infeasible.")
+        return None
+
+
+def latency_feasibility(space: str, device: str, latencies: np.ndarray, limit_ms: float) -> LatencyFeasibility:
+    """Count the cells whose measured latency is at most ``limit_ms`` (cells without a measurement are left out)."""
+    measured = latencies[~np.isnan(latencies)]
+    return LatencyFeasibility(space, device, float(limit_ms), int(np.count_nonzero(measured <= limit_ms)),
+                              len(measured), float(measured.min()) if len(measured) else float("nan"))
 
 
 def show_run(run_id: int, key: str, store: RunStore | None = None, drawings: int = 4) -> int:
@@ -33,7 +106,7 @@ def show_run(run_id: int, key: str, store: RunStore | None = None, drawings: int
     try:
         info = store.get_run(run_id)
     except NasvizError as exc:
-        st.error(str(exc))
+        st.error(md_escape(str(exc)))
         return 0
     records = store.queries(run_id)
     frame = queries_frame(records, info)
@@ -48,9 +121,9 @@ def show_run(run_id: int, key: str, store: RunStore | None = None, drawings: int
                    help="Rank of the best cell's search signal among the table's cells (the feasible ones under a "
                         "latency limit); 1 is the exact optimum.")
     if info.error:
-        st.error(f"Run {run_id}: {info.error}")
+        st.error(md_escape(f"Run {run_id}: {info.error}"))
     for line in decision_lines(info.summary):
-        st.caption(line[0].upper() + line[1:])
+        st.caption(md_escape(line[0].upper() + line[1:]))
     if frame.empty:
         st.info("No query yet.")
         return 0
@@ -74,7 +147,7 @@ def show_run(run_id: int, key: str, store: RunStore | None = None, drawings: int
             with column:
                 cell = space.parse(record.cell)
                 show_cell_drawing(space, cell, title=f"query {record.query + 1}: {record.signal:.2f}", downloads=False,
-                                  key=f"{key}_cell_{record.query}")
+                                  enlarge=True, key=f"{key}_cell_{record.query}")
     return len(frame)
 
 
@@ -87,9 +160,9 @@ def show_live_job(job: SearchJob, run_choice: int | None = None) -> None:
         run_id = run_choice if run_choice is not None else job.current_run_id
         done = not job.alive
         seed = job.seeds[job.run_ids.index(run_id)]
-        st.caption(f"{job.label()} · showing run {run_id} (seed {seed})")
+        st.caption(md_escape(f"{job.label()} · showing run {run_id} (seed {seed})"))
         if job.error:
-            st.error(f"The search failed: {job.error}")
+            st.error(md_escape(f"The search failed: {job.error}"))
         show_run(run_id, key="live")
         flag = f"search_job_{job.id}_final"
         if done and not st.session_state.get(flag):

@@ -65,3 +65,21 @@ def test_live_search_chart_grows(server_with_nb201: str, page) -> None:
     page.locator(".st-key-search_stop button").click()  # not the status widget's Stop
     page.get_by_role("heading", name="Last run").wait_for(timeout=WAIT_MS)
     assert page.locator("[data-testid='stException']").count() == 0
+
+
+@pytest.mark.browser
+def test_limit_admitting_no_cell_is_refused_before_start(server_with_nb201: str, page) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{server_with_nb201}/Search")
+    page.get_by_role("heading", name="New search").wait_for(timeout=WAIT_MS)
+    page.get_by_text("latency", exact=True).click()
+    limit = page.get_by_role("spinbutton", name="L (ms)")
+    limit.fill("0.001")
+    limit.press("Enter")
+    alert = page.locator("[data-testid='stAlertContentError']").filter(has_text="No nb201 cell has pixel3 latency")
+    expect(alert).to_contain_text("0.001 ms: the fastest of the table's 15,625 cells takes")
+    page.locator(".st-key-search_start button").click()
+    expect(page.locator("[data-testid='stAlertContentError']").filter(has_text="Cannot start the search")).to_be_visible()
+    assert page.get_by_role("heading", name="Live run").count() == 0
+    assert page.locator("[data-testid='stException']").count() == 0

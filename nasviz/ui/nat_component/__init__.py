@@ -35,8 +35,26 @@ def _node_label(adapter: CellAdapter, node: int) -> str:
     return {0: "-2", 1: "-1"}.get(node, str(node - 2))
 
 
+def pruned_nodes(adapter: CellAdapter, cell: Any, actions: list[int]) -> set[int]:
+    """Non-input nodes the transformation cuts off: no longer fed from a cell input, or (but for the output nodes)
+    no longer reaching an output node, through the edges that are not null after ``actions`` (NAT prunes them)."""
+    graph = adapter.graph(cell)
+    live = [(src, dst) for (op, src, dst), action in zip(adapter.edges(cell), actions, strict=True)
+            if (op if action == KEEP else adapter.skip_op if action == SKIP else adapter.null_op) != adapter.null_op]
+    fed = set(range(graph.num_inputs))
+    for src, dst in sorted(live):  # sources ascending: a node's inputs are settled before its outputs
+        if src in fed:
+            fed.add(dst)
+    reaching = set(graph.outputs)
+    for src, dst in sorted(live, key=lambda edge: -edge[1]):  # targets descending
+        if dst in reaching:
+            reaching.add(src)
+    return {n for n in range(graph.num_inputs, graph.num_nodes) if n not in fed or n not in reaching}
+
+
 def editor_data(adapter: CellAdapter, cell: Any, actions: list[int], rule: str) -> dict[str, Any]:
-    """Everything the JS draws: node positions, edge paths and drop-target positions, allowed actions per edge."""
+    """Everything the JS draws: node positions, edge paths and drop-target positions, allowed actions per edge, and
+    the nodes (with their edges) the transformation prunes, drawn greyed out."""
     from nasviz.drawing import op_color
 
     graph = adapter.graph(cell)
@@ -56,9 +74,12 @@ def editor_data(adapter: CellAdapter, cell: Any, actions: list[int], rule: str) 
     x = {n: MARGIN + DX * i for i, n in enumerate(order)}
     y = top
     nodes = []
+    cut = pruned_nodes(adapter, cell, actions)
     for n in order:
         role = "input" if n < graph.num_inputs else "output" if (adapter.name == "nb201" and n == 3) else "node"
-        nodes.append({"id": n, "label": _node_label(adapter, n), "role": role, "x": x[n], "y": y, "r": RADIUS})
+        nodes.append({"id": n, "label": _node_label(adapter, n), "role": role, "x": x[n], "y": y, "r": RADIUS,
+                      "pruned": role == "node" and n in cut})
+    cut = {node["id"] for node in nodes if node["pruned"]}
     out_edges = []
     seen: dict[tuple[int, int], int] = {}
     for index, ((op, src, dst), action) in enumerate(zip(edges, actions, strict=True)):
@@ -76,21 +97,25 @@ def editor_data(adapter: CellAdapter, cell: Any, actions: list[int], rule: str) 
         lx, ly = (x0 + x1) / 2, y + bend / 2
         label = short_op(op) if action == KEEP else f"{short_op(op)} \u2192 {short_op(new_op)}"
         state = "changed" if action != KEEP else ("null" if new_op == adapter.null_op else "normal")
+        pruned = new_op != adapter.null_op and (src in cut or dst in cut)
         out_edges.append({"index": index, "src": src, "dst": dst, "op": op, "new_op": new_op, "action": ACTIONS[action],
                           "allowed": {a: bool(m) for a, m in zip(ACTIONS, mask[index], strict=True)},
                           "path": path, "lx": round(lx, 1), "ly": round(ly, 1), "label": label, "state": state,
+                          "pruned": pruned,
                           "color": op_color(new_op), "title": f"{_node_label(adapter, src)}\u2192{_node_label(adapter, dst)} "
                                                                 f"({op})"})
     if extra_output:
         out_x = MARGIN + DX * (count - 1)
-        nodes.append({"id": "out", "label": "c_k", "role": "output", "x": out_x, "y": y, "r": RADIUS})
+        nodes.append({"id": "out", "label": "c_k", "role": "output", "x": out_x, "y": y, "r": RADIUS, "pruned": False})
         for n in graph.outputs:
             x0 = x[n] + RADIUS * 0.7
             cx, cy = (x0 + out_x) / 2, y + ARC * max(1, (out_x - x[n]) / DX) * 0.9
             out_edges_plain = {"path": f"M {x0:.1f} {y + 6:.1f} Q {cx:.1f} {cy:.1f} {out_x - RADIUS:.1f} {y + 4:.1f}"}
-            nodes.append({"id": f"link{n}", "label": "", "role": "link", "x": 0, "y": 0, "r": 0, **out_edges_plain})
+            nodes.append({"id": f"link{n}", "label": "", "role": "link", "x": 0, "y": 0, "r": 0, "pruned": n in cut,
+                          **out_edges_plain})
     return {"nodes": [n for n in nodes if n["role"] != "link"],
-            "links": [n["path"] for n in nodes if n["role"] == "link"],
+            "links": [{"path": n["path"], "pruned": n["pruned"]} for n in nodes if n["role"] == "link"],
+            "pruned": sorted(_node_label(adapter, n) for n in cut),
             "edges": out_edges, "actions": list(ACTIONS), "action_labels": ACTION_LABELS, "rule": rule,
             "width": width, "height": height}
 

@@ -78,15 +78,15 @@ export default function (component) {
   for (const edge of data.edges) {
     const path = document.createElementNS(NS, "path");
     path.setAttribute("d", edge.path);
-    path.setAttribute("class", `nat-edge nat-edge-${edge.state}`);
+    path.setAttribute("class", `nat-edge nat-edge-${edge.state}${edge.pruned ? " nat-edge-pruned" : ""}`);
     path.setAttribute("stroke", edge.color);
     path.setAttribute("marker-end", "url(#nat-arrow)");
     svg.appendChild(path);
   }
   for (const link of data.links || []) {
     const path = document.createElementNS(NS, "path");
-    path.setAttribute("d", link);
-    path.setAttribute("class", "nat-link");
+    path.setAttribute("d", link.path);
+    path.setAttribute("class", `nat-link${link.pruned ? " nat-link-pruned" : ""}`);
     path.setAttribute("marker-end", "url(#nat-arrow)");
     svg.appendChild(path);
   }
@@ -95,13 +95,20 @@ export default function (component) {
     circle.setAttribute("cx", node.x);
     circle.setAttribute("cy", node.y);
     circle.setAttribute("r", node.r);
-    circle.setAttribute("class", `nat-node nat-node-${node.role}`);
+    circle.setAttribute("class", `nat-node nat-node-${node.role}${node.pruned ? " nat-node-pruned" : ""}`);
+    circle.setAttribute("data-testid", `nat-node-${node.label}`);
+    circle.setAttribute("data-pruned", node.pruned ? "true" : "false");
+    if (node.pruned) {
+      const title = document.createElementNS(NS, "title");
+      title.textContent = `node ${node.label} is pruned: the transformation cut it off from the output`;
+      circle.appendChild(title);
+    }
     svg.appendChild(circle);
     const text = document.createElementNS(NS, "text");
     text.setAttribute("x", node.x);
     text.setAttribute("y", node.y + 4);
     text.setAttribute("text-anchor", "middle");
-    text.setAttribute("class", "nat-node-label");
+    text.setAttribute("class", `nat-node-label${node.pruned ? " nat-node-label-pruned" : ""}`);
     text.textContent = node.label;
     svg.appendChild(text);
   }
@@ -110,10 +117,14 @@ export default function (component) {
     status.textContent = message;
     status.classList.add("nat-status-warn");
   };
+  if (data.pruned && data.pruned.length) {
+    status.textContent = `pruned (greyed out): node${data.pruned.length > 1 ? "s" : ""} ${data.pruned.join(", ")}`;
+  }
+  const forbidden = (edge, action) => `${action} is not allowed on ${edge.title} under the ${data.rule} rule`;
 
   const send = (edge, action) => {
     if (!edge.allowed[action]) {
-      flash(`${action} is not allowed on ${edge.title} under the ${data.rule} rule`);
+      flash(forbidden(edge, action));
       return;
     }
     status.textContent = `${action} -> ${edge.title}`;
@@ -123,7 +134,7 @@ export default function (component) {
 
   for (const edge of data.edges) {
     const target = document.createElement("div");
-    target.className = `nat-target nat-target-${edge.state}`;
+    target.className = `nat-target nat-target-${edge.state}${edge.pruned ? " nat-target-pruned" : ""}`;
     target.style.left = `${edge.lx}px`;
     target.style.top = `${edge.ly}px`;
     target.style.borderColor = edge.color;
@@ -132,17 +143,20 @@ export default function (component) {
     target.setAttribute("data-op", edge.op);
     target.title = `${edge.title}: drop keep, skip or null here`;
     target.textContent = edge.label;
+    // a forbidden action is still accepted as a drop (so the drop event fires) and explained, never silently lost
     target.addEventListener("dragover", (event) => {
       const action = root.getAttribute("data-dragging");
-      if (action && !edge.allowed[action]) return;
       event.preventDefault();
-      event.dataTransfer.dropEffect = "copy";
-      target.classList.add("nat-target-over");
+      const refused = Boolean(action) && !edge.allowed[action];
+      event.dataTransfer.dropEffect = "copy";  // so that the drop fires and is explained
+      target.classList.toggle("nat-target-forbidden", refused);
+      target.classList.toggle("nat-target-over", !refused);
+      if (refused) flash(forbidden(edge, action));
     });
-    target.addEventListener("dragleave", () => target.classList.remove("nat-target-over"));
+    target.addEventListener("dragleave", () => target.classList.remove("nat-target-over", "nat-target-forbidden"));
     target.addEventListener("drop", (event) => {
       event.preventDefault();
-      target.classList.remove("nat-target-over");
+      target.classList.remove("nat-target-over", "nat-target-forbidden");
       const action = event.dataTransfer.getData("text/plain") || root.getAttribute("data-dragging");
       root.removeAttribute("data-dragging");
       if (action) send(edge, action);
