@@ -59,7 +59,8 @@ def open_table(space: str) -> Any | None:
         command = recommended_import(space)
         detail = str(exc) if isinstance(exc, NasvizError) else f"{table_path(space)}: {type(exc).__name__}: {exc}"
         st.error(md_escape(f"Cannot read the {space} benchmark table: {detail}") +
-                 (f"\n\nRe-import it: `{command}`" if command else ""))
+                 f"\n\nRemove it with `nasviz data remove {space}`" +
+                 (f", then import again: `{command}`" if command else ""))
         return None
 
 

@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nasviz.spaces import SPACE_NAMES, get_space
+from nasviz.ui.explorer import recommended_import
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -256,7 +257,7 @@ def test_no_table_shows_the_import_command() -> None:
     at.selectbox(key="space").set_value("nb101").run()
     assert any("No benchmark table is imported for NAS-Bench-101" in plain(c.value) for c in at.caption)
     commands = [c.value for c in at.code]
-    assert commands and commands[0].startswith("nasviz data import ") and "(" not in commands[0]
+    assert commands and commands[0] == recommended_import("nb101") and "(" not in commands[0]
 
 
 def test_an_absurdly_large_cell_is_not_checked_or_costed() -> None:

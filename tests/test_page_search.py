@@ -26,6 +26,7 @@ from nasviz.search_jobs import (
     start_job,
     stop_job,
 )
+from nasviz.ui.explorer import recommended_import
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "4_Search.py")
 REPORTED = "accuracy/cifar10/test/200ep"
@@ -154,7 +155,7 @@ def run_page() -> AppTest:
 def test_page_without_a_table_shows_the_import_command(isolated_home: Path) -> None:
     at = run_page()
     assert at.warning and "No benchmark table" in at.warning[0].value
-    assert any("nasviz data import nb201" in code.value for code in at.code)
+    assert any(recommended_import("nb201") in code.value for code in at.code)
     assert not at.button
 
 
@@ -317,7 +318,7 @@ def test_corrupt_table_is_a_message(nb201_home: Path) -> None:
     assert not at.exception, [e.value for e in at.exception]
     shown = errors(at)
     assert shown and shown[0].startswith("Cannot read the nb201 benchmark table: ") and str(table_path("nb201")) in shown[0]
-    assert "Re-import it: `nasviz data import" in shown[0]
+    assert "Remove it with `nasviz data remove nb201`" in shown[0]
     assert not at.button  # nothing to start a search with
 
 

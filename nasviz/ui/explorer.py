@@ -157,11 +157,11 @@ def drawing_size_problem(space: SearchSpace, cell: Any) -> str | None:
 # ---- the benchmark table's metrics for a cell ----------------------------------------------------------
 
 def recommended_import(space: str) -> str | None:
-    """The first import command of ``space`` without its note in parentheses (copy-pasteable), or None."""
-    from nasviz.data import IMPORT_HINTS
+    """The one recommended (copy-pasteable) import command of ``space``, or None."""
+    from nasviz.data import import_commands
 
-    hints = IMPORT_HINTS.get(space) or []
-    return re.sub(r"\s+\(.*\)\s*$", "", hints[0]).strip() if hints else None
+    commands = import_commands(space)
+    return commands[0] if commands else None
 
 
 def table_metric_rows(space: SearchSpace, cell: Any) -> tuple[list[dict[str, Any]] | None, str, str | None]:
