@@ -12,7 +12,7 @@ import streamlit as st
 from nasviz.data import available_tables, load_table, table_path
 from nasviz.errors import DataError, NasvizError
 from nasviz.search import RunStore, SearchConfig, parse_settings, strategy_class, strategy_names
-from nasviz.search.objective import default_metrics, latency_key_for
+from nasviz.search.objective import default_metrics, latency_feasibility, latency_key_for
 from nasviz.search.store import default_store_path
 from nasviz.search_figures import comparison_figure, metric_label
 from nasviz.search_jobs import (
@@ -33,7 +33,7 @@ from nasviz.spaces import get_space
 from nasviz.ui import setup_page, show_figure
 from nasviz.ui.explorer import recommended_import
 from nasviz.ui.guard import guarded, md_escape
-from nasviz.ui.search import check_seed_text, download_row, latency_feasibility, run_label, show_live_job, show_run
+from nasviz.ui.search import check_seed_text, download_row, run_label, show_live_job, show_run
 
 CLI_EXAMPLE = "nasviz search --space nb201 --algo re --budget 100 --seeds 3"
 
@@ -82,12 +82,15 @@ def latency_controls(space: str, table: Any, dataset: str, columns: list[Any]) -
                              help="0: maximise accuracy subject to latency <= L; 1: rank by accuracy rank + latency rank")
     st.caption(f"{device} latency over the table: min {measured.min():.3f}, median {np.median(measured):.3f}, "
                f"max {measured.max():.3f} ms.")
-    feasibility = latency_feasibility(space, device, lat, float(max_latency))
-    message = feasibility.message if not joint else None  # joint ranking has no hard limit
+    report = latency_feasibility(lat, device=device, max_latency=float(max_latency),
+                                 latency_key=latency_key_for(table, device, dataset), space=space)
+    message = None
+    if not joint:  # joint ranking has no hard limit
+        message = ("error", report.error()) if report.error() else ("warning", report.warning()) if report.warning() else None
     if message:
         (st.error if message[0] == "error" else st.warning)(md_escape(message[1][0].upper() + message[1][1:]))
     else:
-        st.caption(f"{feasibility.feasible:,} of {feasibility.cells:,} cells meet L.")
+        st.caption(f"{report.n_feasible:,} of {report.n_total:,} cells meet L.")
     return device, float(max_latency), int(joint), message
 
 

@@ -211,11 +211,11 @@ def test_page_constrained_run_and_bad_config(nb201_home: Path, monkeypatch: pyte
     at.selectbox(key="search_device_nb201").set_value("pixel3").run()
     at.number_input(key="search_latency_nb201_pixel3").set_value(0.001).run()
     fastest = float(np.nanmin(load_table("nb201").values("latency/pixel3/cifar10")))
-    assert errors(at) == [f"No nb201 cell has pixel3 latency <= 0.001 ms: the fastest of the table's 15,625 cells takes "
-                          f"{fastest:.3f} ms. Raise L to at least {fastest:.3f} ms."]  # said before Start is pressed
+    assert errors(at) == [f"No nb201 cell has latency <= 0.001 ms on pixel3 (latency/pixel3/cifar10): the table's fastest "
+                          f"cell takes {fastest:.4g} ms on pixel3; raise the limit to at least {fastest:.4g} ms"]  # before Start
     at.number_input(key="search_budget").set_value(30)
     at.button(key="search_start").click().run()
-    assert len(at.error) == 2 and errors(at)[1].startswith("Cannot start the search: no nb201 cell has pixel3 latency")
+    assert len(at.error) == 2 and errors(at)[1].startswith("Cannot start the search: no nb201 cell has latency <= 0.001 ms")
     at.number_input(key="search_latency_nb201_pixel3").set_value(5.0)
     at.button(key="search_start").click().run()
     assert not at.error
@@ -331,7 +331,7 @@ def test_few_feasible_cells_are_warned(nb201_home: Path) -> None:
     at.number_input(key="search_latency_nb201_pixel3").set_value(limit).run()
     count = int((latency <= limit).sum())
     assert not at.error and at.warning
-    assert plain(at.warning[0].value).startswith(f"Only {count} of the 15,625 nb201 cells")
+    assert plain(at.warning[0].value).startswith(f"Only {count} of 15,625 cells")
 
 
 def test_no_finished_run_names_a_real_command(nb201_home: Path) -> None:

@@ -56,6 +56,8 @@ class Evaluation:
 
 #: below this share of feasible cells a constrained search is warned that it may find none
 TINY_FEASIBLE_SHARE = 0.01
+#: fewer feasible cells than this are warned about whatever their share
+FEW_FEASIBLE_CELLS = 20
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,7 @@ class FeasibilityReport:
 
     def warning(self, budget: int | None = None) -> str | None:
         """A warning when so few cells are feasible that a search may find none, else None."""
-        if not self.n_feasible or self.share >= TINY_FEASIBLE_SHARE:
+        if not self.n_feasible or (self.share >= TINY_FEASIBLE_SHARE and self.n_feasible >= FEW_FEASIBLE_CELLS):
             return None
         text = (f"only {self.n_feasible:,} of {self.n_total:,} cells ({self.share:.2%}) meet {self._limit()} "
                 f"(the table's fastest: {self.min_value:.4g} ms)")
@@ -106,6 +108,23 @@ class FeasibilityReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "share": self.share}
+
+
+def latency_feasibility(latency: np.ndarray, *, device: str, max_latency: float, latency_key: str, space: str = "",
+                        signal: np.ndarray | None = None, maximize: bool = True) -> FeasibilityReport:
+    """Count the cells whose measured ``latency`` is at most ``max_latency`` (cells without a latency, or without a
+    ``signal`` when one is given, are left out); the best feasible signal when ``signal`` is given."""
+    latency = np.asarray(latency, dtype=float)
+    usable = ~np.isnan(latency) if signal is None else ~np.isnan(latency) & ~np.isnan(signal)
+    measured = latency[usable]
+    feasible = measured <= float(max_latency)
+    best = None
+    if signal is not None and feasible.any():
+        signals = np.asarray(signal, dtype=float)[usable][feasible]
+        best = float(signals.max() if maximize else signals.min())
+    return FeasibilityReport(n_feasible=int(np.count_nonzero(feasible)), n_total=int(measured.size),
+                             min_value=float(measured.min()) if measured.size else float("nan"), device=device,
+                             max_latency=float(max_latency), latency_key=latency_key, space=space, best_signal=best)
 
 
 def feasibility_report(objective: Objective, constraint: Constraint) -> FeasibilityReport | None:
@@ -238,17 +257,9 @@ class TableObjective(Objective):
     def feasibility(self, constraint: Constraint) -> FeasibilityReport:
         if self.protocol.latency is None or self._latency is None:
             raise ConfigError("a latency constraint needs a device (--device)")
-        usable = ~np.isnan(self._signal) & ~np.isnan(self._latency)
-        latency = self._latency[usable]
-        feasible = latency <= float(constraint.max_latency)
-        best = None
-        if feasible.any():
-            signals = self._signal[usable][feasible]
-            best = float(signals.max() if self.protocol.maximize else signals.min())
-        return FeasibilityReport(n_feasible=int(np.count_nonzero(feasible)), n_total=int(latency.size),
-                                 min_value=float(latency.min()) if latency.size else float("nan"),
-                                 device=constraint.device, max_latency=float(constraint.max_latency),
-                                 latency_key=self.protocol.latency, space=self.table.space, best_signal=best)
+        return latency_feasibility(self._latency, device=constraint.device, max_latency=float(constraint.max_latency),
+                                   latency_key=self.protocol.latency, space=self.table.space, signal=self._signal,
+                                   maximize=self.protocol.maximize)
 
     def reference(self, constraint: Constraint | None) -> dict[str, Any]:
         key = None if constraint is None else (constraint.max_latency, constraint.joint)

@@ -4,10 +4,8 @@ redraws while a job runs."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -34,7 +32,6 @@ from nasviz.ui.guard import md_escape
 MAX_SEED_TEXT = 400
 _SEED_RANGE = re.compile(r"^\s*(\d{1,18})\s*-\s*(\d{1,18})\s*$")
 #: a latency limit that admits fewer cells than this (or under 1 % of the table) is warned about
-FEW_FEASIBLE_CELLS = 20
 
 
 def check_seed_text(text: str, max_seeds: int = MAX_SEEDS) -> None:
@@ -65,38 +62,6 @@ def _seed_total(text: str) -> int:
         match = _SEED_RANGE.match(part)
         total += max(0, int(match.group(2)) - int(match.group(1)) + 1) if match else bool(part.strip())
     return total
-
-
-@dataclass(frozen=True)
-class LatencyFeasibility:
-    """How many cells of a table meet a latency limit (page-side check before a constrained search starts)."""
-
-    space: str
-    device: str
-    limit_ms: float
-    feasible: int
-    cells: int
-    fastest_ms: float
-
-    @property
-    def message(self) -> tuple[str, str] | None:
-        """("error" | "warning", text) when the limit admits no cell or very few; None when it is fine."""
-        if self.feasible == 0:
-            return "error", (f"no {self.space} cell has {self.device} latency <= {self.limit_ms:g} ms: the fastest of "
-                             f"the table's {self.cells:,} cells takes {self.fastest_ms:.3f} ms. Raise L to at least "
-                             f"{self.fastest_ms:.3f} ms.")
-        if self.feasible < FEW_FEASIBLE_CELLS or self.feasible < 0.01 * self.cells:
-            return "warning", (f"only {self.feasible:,} of the {self.cells:,} {self.space} cells "
-                               f"({100 * self.feasible / self.cells:.2g} %) have {self.device} latency <= "
-                               f"{self.limit_ms:g} ms: most queries will be infeasible.")
-        return None
-
-
-def latency_feasibility(space: str, device: str, latencies: np.ndarray, limit_ms: float) -> LatencyFeasibility:
-    """Count the cells whose measured latency is at most ``limit_ms`` (cells without a measurement are left out)."""
-    measured = latencies[~np.isnan(latencies)]
-    return LatencyFeasibility(space, device, float(limit_ms), int(np.count_nonzero(measured <= limit_ms)),
-                              len(measured), float(measured.min()) if len(measured) else float("nan"))
 
 
 def show_run(run_id: int, key: str, store: RunStore | None = None, drawings: int = 4) -> int:
