@@ -164,3 +164,14 @@ def test_transformation_dict_lists_every_edge() -> None:
     assert [a["action"] for a in result["actions"]] == ["keep"] * len(cell.edges)
     assert result["delta_params"] == 0 and result["valid"]
     assert set(ACTIONS) == {"keep", "skip", "null"}
+
+
+def test_a_wrong_number_of_actions_names_the_edge_count() -> None:
+    from nasviz.errors import ConfigError
+    from nasviz.nat.transform import transform
+
+    cell = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+    with pytest.raises(ConfigError, match="2 action\\(s\\) given for a cell of 6 edge\\(s\\)"):
+        transform("nb201", cell, ["keep", "null"])
+    with pytest.raises(ConfigError, match="action 7 is not 0"):
+        transform("nb201", cell, [7, 0, 0, 0, 0, 0])

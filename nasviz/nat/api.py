@@ -169,8 +169,10 @@ def probabilities_table(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 def require_nb201_table() -> None:
     if not nb201_table_available():
-        raise DataError("the NB201 table is not imported; run 'nasviz data import nb201-merged "
-                        "$NASVIZ_DATA/nasbench201/nb201_merged.csv'")
+        from nasviz.data import import_commands
+
+        raise DataError("no NB201 benchmark table is available; get one with: " + (import_commands("nb201") or
+                        ["nasviz data download nb201-200ep"])[0])
 
 
 __all__ = ["metric_delta", "metric_source", "metric_values", "optimise", "probabilities_table", "require_nb201_table",

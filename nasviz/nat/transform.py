@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from nasviz.errors import CellError
+from nasviz.errors import CellError, ConfigError
 from nasviz.nat.cells import CellAdapter, get_adapter
 from nasviz.nat.rules import ACTIONS, KEEP, NULL, SKIP, allowed_actions, check_action, check_rule
 from nasviz.spaces.base import NetworkCost
@@ -41,9 +41,17 @@ def apply_actions(adapter: CellAdapter, cell: Any, actions: Sequence[int | str],
 
 def normalize_actions(adapter: CellAdapter, cell: Any, actions: Sequence[int | str]) -> list[int]:
     """Action indices with equivalent choices merged (skip on a skip edge = keep; null on a null edge = keep)."""
+    edges = adapter.edges(cell)
+    if len(actions) != len(edges):
+        raise ConfigError(f"{len(actions)} action(s) given for a cell of {len(edges)} edge(s): give one action "
+                          f"(keep, skip or null) per edge, in the cell's edge order")
     out = []
-    for (op, _, _), action in zip(adapter.edges(cell), actions, strict=True):
+    for (op, _, _), action in zip(edges, actions, strict=True):
+        if isinstance(action, (bool, np.bool_)):
+            raise ConfigError(f"action {action!r} is not keep, skip, null or 0-2")
         index = int(action) if isinstance(action, (int, np.integer)) else check_action(action)
+        if not 0 <= index <= 2:
+            raise ConfigError(f"action {index} is not 0 (keep), 1 (skip) or 2 (null)")
         if (index == SKIP and op == adapter.skip_op) or (index == NULL and op == adapter.null_op):
             index = KEEP
         out.append(index)

@@ -78,7 +78,7 @@ def show_run(run_id: int, key: str, store: RunStore | None = None, drawings: int
     best = frame["best_reported"].iloc[-1] if len(frame) else float("nan")
     cols = st.columns(5)
     cols[0].metric("Queries", f"{len(frame)} / {info.budget}")
-    cols[1].metric("Status", info.status)
+    cols[1].metric("Status", info.state)
     cols[2].metric("Best reported", "n/a" if pd.isna(best) else f"{best:.2f}")
     optima = optimum_lines(info)
     cols[3].metric("Table optimum", f"{optima['reported']:.2f}" if "reported" in optima else "n/a")
@@ -140,7 +140,7 @@ def show_live_job(job: SearchJob, run_choice: int | None = None) -> None:
 def run_label(info: RunInfo) -> str:
     p = run_protocol(info)
     return (f"#{info.id} {info.strategy} seed {info.seed} · {p.get('space', '?')}/{p.get('dataset', '?')} · "
-            f"{info.queries}/{info.budget} queries · {info.status}" + (" · constrained" if is_constrained(info) else ""))
+            f"{info.queries}/{info.budget} queries · {info.state}" + (" · constrained" if is_constrained(info) else ""))
 
 
 def download_row(label: str, data: Any, file_name: str, mime: str, key: str, column: Any) -> None:
