@@ -131,6 +131,7 @@ def test_an_import_merges_onto_the_embedded_table_replace_replaces_and_remove_fa
     assert len(load_table("nb201")) == 3
     result = runner.invoke(app, ["data", "remove", "nb201"])
     assert result.exit_code == 0
+    assert result.stdout.strip() == "removed the imported nb201 table; nasviz uses the embedded table"
     assert table_source("nb201") == "embedded" and load_table("nb201").data_version == EMBEDDED_VERSION
 
 

@@ -162,12 +162,15 @@ def download_command(
 def remove_command(space: str = typer.Argument(..., help="Space whose imported table to delete."),
                    as_json: bool = JSON_OPTION) -> None:
     """Delete the imported table of a space."""
-    from nasviz.data import remove_table
+    from nasviz.data import remove_table, table_source
     from nasviz.data.store import canonical_space_name
 
-    removed = remove_table(canonical_space_name(space))
-    emit({"space": space, "removed": removed}, as_json,
-         lambda r: f"removed the {space} table" if r["removed"] else f"no {space} table was imported")
+    name = canonical_space_name(space)
+    removed = remove_table(name)
+    now = table_source(name)
+    emit({"space": name, "removed": removed, "now_using": now}, as_json,
+         lambda r: (f"removed the imported {name} table" if r["removed"] else f"no {name} table was imported")
+         + ("; nasviz uses the embedded table" if now == "embedded" else ""))
 
 
 def register(app: typer.Typer) -> None:

@@ -205,8 +205,11 @@ def policies(as_json: bool = JSON_OPTION) -> None:
     from nasviz.nat.store import available_policies
 
     rows = available_policies()
-    emit(rows, as_json, lambda rs: "\n".join(f"{r['name']:<14} {r['origin']:<8} {r['reward'] or '':<10} {r['command']}"
-                                             for r in rs) or "no trained NAT policy")
+    def line(r: dict) -> str:
+        what = f"BROKEN: {r['error']}" if r.get("error") else (r.get("command") or "")
+        return f"{r['name']:<14} {r['origin']:<8} {r.get('reward') or '':<10} {what}"
+
+    emit(rows, as_json, lambda rs: "\n".join(line(r) for r in rs) or "no trained NAT policy")
 
 
 @nat_app.command("export-npz")
