@@ -275,3 +275,93 @@ def test_walk_drawing_is_one_vector_document() -> None:
     assert pdf.startswith(b"%PDF")
     svg = walk_drawing("nb201", cells, ["step 0", "step 1", "step 2"], "svg").decode()
     assert svg.count("step ") == 3 and "was " in svg  # changed ops are labelled with the op they replace
+
+
+# ---- issue 18: state, hand-overs and failures -----------------------------------------------------
+
+def plain(markdown: str) -> str:
+    """Markdown-escaped text (md_escape) as the reader sees it."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def first_walk_cell(at: AppTest) -> str:
+    return str(at.dataframe[0].value["cell_id"].iloc[0])
+
+
+def test_walk_start_edits_all_take_and_a_space_change_sticks(models: list[str]) -> None:
+    """Every edit of the start cell takes (the page's own ?cell= is never read back as a new start)."""
+    at = run(walk_page())
+    assert first_walk_cell(at) == "0"
+    for start in ("6111", "17", "100", "6111"):
+        at.text_input(key="walk_start_text_nb201").set_value(start)
+        run(at)
+        assert at.text_input(key="walk_start_text_nb201").value == start
+        assert first_walk_cell(at) == start
+        assert at.query_params["cell"] in (start, [start])
+    at.selectbox(key="space").set_value("darts")  # no encoder for DARTS in this home: a hint, and it stays
+    run(at)
+    assert at.selectbox(key="space").value == "darts"
+    assert any("nasviz encoders train arch2vec --space darts" in w.value for w in at.warning)
+    at.selectbox(key="space").set_value("nb201")
+    run(at)
+    assert first_walk_cell(at) == "6111"  # the start of nb201 is kept
+
+
+def test_walk_offers_the_latent_selection_as_start(models: list[str]) -> None:
+    at = walk_page()
+    at.session_state["latent_selection_nb201"] = ["6111", "17"]
+    run(at)
+    assert first_walk_cell(at) == "6111"  # the first selected cell is the default start
+    at.selectbox(key="walk_from_selection_nb201").set_value("17")
+    run(at)
+    assert at.text_input(key="walk_start_text_nb201").value == "17" and first_walk_cell(at) == "17"
+
+
+@pytest.mark.parametrize("page", [LATENT, WALK])
+def test_corrupt_embeddings_are_a_message_not_a_traceback(models: list[str], page: str) -> None:
+    (user_model_dir("nb201", "onehot") / "embeddings.npz").write_bytes(b"PK\x03\x04 not really a zip" * 40)
+    at = AppTest.from_file(page, default_timeout=90)
+    at.session_state["latent_encoder_nb201"] = "onehot"
+    at.session_state["walk_encoder_nb201"] = "onehot"
+    run(at)
+    errors = [plain(e.value) for e in at.error]
+    assert any("corrupt embeddings file" in e and "onehot/embeddings.npz" in e for e in errors), errors
+
+
+@pytest.mark.parametrize("page", [LATENT, WALK])
+def test_nat_space_lists_no_policy_as_an_encoder(page: str) -> None:
+    at = AppTest.from_file(page, default_timeout=90)
+    at.session_state["space"] = "nat"
+    run(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any("No encoder embeds" in w.value or "No trained encoder" in w.value for w in at.warning)
+
+
+def test_encoder_listing_skips_folders_without_embeddings() -> None:
+    from nasviz.encoders.store import available_encoders
+
+    policy = user_model_dir("nat", "my-policy")
+    policy.mkdir(parents=True)
+    write_manifest(policy, {"space": "nat", "rule": "paper"})
+    (policy / "policy.npz").write_bytes(b"")
+    assert "my-policy" not in available_encoders("nat")
+    assert "nat-paper" not in available_encoders("nat")  # the shipped NAT policy
+    _store("onehot", ["0", "1"], np.eye(2, 30))
+    assert available_encoders("nb201")[:0] == [] and "onehot" in available_encoders("nb201")
+
+
+def test_garbage_embeddings_file_is_a_data_error() -> None:
+    from nasviz.errors import DataError
+
+    directory = user_model_dir("nb201", "broken")
+    directory.mkdir(parents=True)
+    write_manifest(directory, {"space": "nb201", "encoder": "broken"})
+    for garbage in (b"garbage" * 50, b"PK\x03\x04" + b"\x00" * 100):
+        (directory / "embeddings.npz").write_bytes(garbage)
+        with pytest.raises(DataError, match="corrupt embeddings file"):
+            EmbeddingSet.load(directory)
+    np.savez(directory / "embeddings.npz", cell_ids=np.array(["0", "1"]), vectors=np.array(["a", "b"]))
+    with pytest.raises(DataError, match="numeric n x d"):
+        EmbeddingSet.load(directory)
