@@ -135,6 +135,17 @@ def wait_idle(page: Any) -> None:
     page.wait_for_function(_IDLE, timeout=120_000)
 
 
+def first_drawing(page: Any) -> str:
+    """The first selected cell's drawing (SVG markup), "" when none is drawn."""
+    drawings = page.locator(".nasviz-cell-drawing svg")
+    return drawings.first.inner_html() if drawings.count() else ""
+
+
+def drawing_changed(page: Any, before: str) -> None:
+    page.wait_for_function("(b) => { const s = document.querySelector('.nasviz-cell-drawing svg');"
+                           " return !!s && s.innerHTML !== b; }", arg=before)
+
+
 def choose(page: Any, label: str, option: str) -> None:
     """Pick ``option`` in the Streamlit selectbox labelled ``label``."""
     box = page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first
@@ -174,13 +185,14 @@ def measure(url: str, repeats: int) -> dict[str, list[float]]:
         for i in range(repeats):
             chart.scroll_into_view_if_needed()
             point = page.evaluate(_POINT, -0.5 + 0.25 * i)
+            before = first_drawing(page)
             times["click"].append(timed(page, "click", lambda p=point: page.mouse.click(p["x"], p["y"]),
-                                        lambda p=point: page.get_by_text(f"cell {p['id']}", exact=True).first.wait_for()))
+                                        lambda b=before: drawing_changed(page, b)))
         for i in range(repeats):
             chart.scroll_into_view_if_needed()
             page.locator('[data-testid="stPlotlyChart"] .modebar-btn[data-title="Box Select"]').first.click()
             geo = page.evaluate(_POINT, 0.0)
-            x0, y0 = geo["left"] + geo["w"] * (0.3 + 0.05 * i), geo["top"] + geo["h"] * 0.3
+            x0, y0 = geo["left"] + geo["w"] * (0.3 + 0.1 * i), geo["top"] + geo["h"] * (0.3 + 0.1 * (i % 2))
             page.mouse.move(x0, y0)
 
             def drag(x0: float = x0, y0: float = y0) -> None:
@@ -188,11 +200,8 @@ def measure(url: str, repeats: int) -> dict[str, list[float]]:
                 page.mouse.move(x0 + 60, y0 + 60, steps=4)
                 page.mouse.up()
 
-            before = page.locator(".nasviz-cell-drawing svg").first.inner_html() if page.locator(
-                ".nasviz-cell-drawing svg").count() else ""
-            times["box_select"].append(timed(page, "box_select", drag, lambda b=before: page.wait_for_function(
-                "(b) => { const s = document.querySelector('.nasviz-cell-drawing svg'); return s && s.innerHTML !== b; }",
-                arg=b)))
+            before = first_drawing(page)
+            times["box_select"].append(timed(page, "box_select", drag, lambda b=before: drawing_changed(page, b)))
         page.goto(f"{url}/Neighbour_Walk")
         page.locator(".nasviz-cell-drawing svg").first.wait_for()
         wait_idle(page)

@@ -99,8 +99,10 @@ def metric_choices(space: str) -> list[MetricChoice]:
 
 
 def grouped_label(choice: MetricChoice) -> str:
-    """The label of ``choice`` led by its dataset group (``CIFAR-10 · Parameters, ...``)."""
-    return f"{dataset_title(choice.dataset)} · {choice.label}"
+    """The label of ``choice`` led by its dataset group (``CIFAR-10 · Parameters, ...``; a label that starts with
+    it already, ``CIFAR-10 test accuracy ...``, as it is)."""
+    title = dataset_title(choice.dataset)
+    return choice.label if choice.label.startswith(title) else f"{title} · {choice.label}"
 
 
 def hover_metrics(choices: Sequence[MetricChoice], color_key: str | None, extra: Sequence[str] = ()) -> tuple[str, ...]:

@@ -176,7 +176,7 @@ def colour_controls(space: SearchSpace, choices: list[latent.MetricChoice], fram
     labels = {c.key: latent.grouped_label(c) for c in choices}
     options = [c.key for c in choices]
     default = latent.default_metric(choices)
-    row = st.columns([4, 2, 2, 1, 1])
+    row = st.columns([4, 2, 2, 1.4, 1.6])
     color_key = row[0].selectbox("Colour by", options, index=options.index(default.key) if default else 0,
                                  format_func=lambda k: labels.get(k, k), key=f"latent_color_{space.name}",
                                  help="Grouped by dataset, CIFAR-10 first.") if choices else None

@@ -406,7 +406,9 @@ def test_colour_by_is_grouped_by_dataset_cifar10_first(table3: dict[str, np.ndar
     # each dataset's metrics are contiguous: cifar10, cifar100, ImageNet16-120, then the device latency
     groups = list(dict.fromkeys(datasets))
     assert groups == ["cifar10", "cifar100", "ImageNet16-120", None]
-    assert latent.grouped_label(choices[0]).startswith("CIFAR-10 · ")
+    assert latent.grouped_label(choices[0]) == "CIFAR-10 test accuracy, 200 epochs (%)"
+    params = next(c for c in choices if c.key == "cost/params/cifar10")
+    assert latent.grouped_label(params) == "CIFAR-10 · Parameters, cifar10 network (M, exact)"
     assert latent.hover_metrics(choices, "latency/pixel3") == (
         "latency/pixel3", "accuracy/cifar10/test/200ep", "cost/params/cifar10")
 
