@@ -135,6 +135,13 @@ def wait_idle(page: Any) -> None:
     page.wait_for_function(_IDLE, timeout=120_000)
 
 
+def scroll_to_map(page: Any) -> None:
+    """Bring the map into the viewport (the controls above it push it below the fold)."""
+    wait_idle(page)
+    page.evaluate("() => document.querySelector('[data-testid=\"stPlotlyChart\"]').scrollIntoView({block: 'center'})")
+    page.wait_for_timeout(100)
+
+
 def first_drawing(page: Any) -> str:
     """The first selected cell's drawing (SVG markup), "" when none is drawn."""
     drawings = page.locator(".nasviz-cell-drawing svg")
@@ -181,15 +188,14 @@ def measure(url: str, repeats: int) -> dict[str, list[float]]:
             option = others[i % len(others)]
             times["recolour"].append(timed(page, "recolour", lambda o=option: choose(page, "Colour by", o), lambda b=before:
                                            page.wait_for_function(f"() => ({_COLORBAR})() !== {json.dumps(b)}")))
-        chart = page.locator('[data-testid="stPlotlyChart"]').first
         for i in range(repeats):
-            chart.scroll_into_view_if_needed()
+            scroll_to_map(page)
             point = page.evaluate(_POINT, -0.5 + 0.25 * i)
             before = first_drawing(page)
             times["click"].append(timed(page, "click", lambda p=point: page.mouse.click(p["x"], p["y"]),
                                         lambda b=before: drawing_changed(page, b)))
         for i in range(repeats):
-            chart.scroll_into_view_if_needed()
+            scroll_to_map(page)
             page.locator('[data-testid="stPlotlyChart"] .modebar-btn[data-title="Box Select"]').first.click()
             geo = page.evaluate(_POINT, 0.0)
             x0, y0 = geo["left"] + geo["w"] * (0.3 + 0.1 * i), geo["top"] + geo["h"] * (0.3 + 0.1 * (i % 2))

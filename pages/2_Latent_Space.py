@@ -343,7 +343,6 @@ def show_selection(space: SearchSpace, encoder: str, frame: pd.DataFrame, select
     if len(selected) > MAX_DRAWINGS:
         st.caption(f"Drawing the first {MAX_DRAWINGS} of {len(selected)} selected cells.")
     cells = {cell_id: cell_for_id(space, cell_id) for cell_id in shown_cells}
-    _prerender(space, [(c, f"cell {cell_id}") for cell_id, c in cells.items() if c is not None])
     grid = st.columns(min(3, len(shown_cells)))
     for i, (cell_id, cell) in enumerate(cells.items()):
         with grid[i % len(grid)]:
@@ -354,22 +353,6 @@ def show_selection(space: SearchSpace, encoder: str, frame: pd.DataFrame, select
                               file_stem=f"{space.name}_cell_{cell_id}", downloads=False)
             if st.button("Enlarge", key=f"latent_enlarge_{cell_id}", icon=":material/open_in_full:"):
                 enlarged_drawing(space, cell, cell_id)
-
-
-def _prerender(space: SearchSpace, cells: list[tuple[Any, str]]) -> None:
-    """Render the drawings in parallel (one Graphviz process each); the drawing cache then serves them."""
-    import contextlib
-    from concurrent.futures import ThreadPoolExecutor
-
-    from nasviz.drawing import render_cell
-
-    def draw(item: tuple[Any, str]) -> None:
-        with contextlib.suppress(NasvizError):
-            render_cell(space, item[0], "svg", None, item[1])
-
-    if len(cells) > 1:
-        with ThreadPoolExecutor(4) as pool:
-            list(pool.map(draw, cells))
 
 
 # ---- AG-Net: generated cells on this map (AG-Net paper figures 1 right and 13) ------------------------

@@ -5,8 +5,6 @@ in z; and plot latent L2 distance against edit distance (figure 3)."""
 
 from __future__ import annotations
 
-import contextlib
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -102,7 +100,6 @@ URL_SEEN = "_walk_url_seen"  # the (space, cell, encoder) of the URL already app
 LATENT_SELECTION = "latent_selection_{space}"
 PRIORS = {"uniform": "U(-3, 3): the paper's search", "normal": "N(0, I): the training prior"}
 DECODES = {"argmax": "argmax (deterministic)", "sampled": "sampled, same noise at every point"}
-DRAWING_THREADS = 4
 
 
 def set_start(space_name: str, cell_id: str, encoder: str | None = None) -> None:
@@ -147,13 +144,6 @@ def show_decoded_steps(space: SearchSpace, decoded_steps: list[Any], captions: l
     """Each step's cell drawn with the changes from the previous valid cell highlighted; invalid decodes flagged."""
     grid = st.columns(per_row)
     previous = None
-    pairs = []
-    for step in decoded_steps:
-        if step.valid:
-            pairs.append((step.cell, previous))
-            previous = step.cell
-    prerender(space, pairs)
-    previous = None
     for i, (step, caption) in enumerate(zip(decoded_steps, captions, strict=True)):
         with grid[i % per_row]:
             if not step.valid:
@@ -162,20 +152,6 @@ def show_decoded_steps(space: SearchSpace, decoded_steps: list[Any], captions: l
             st.caption(md_escape(caption))
             show_cell_drawing(space, step.cell, highlight_diff=previous, key=f"{key}_{i}", downloads=False)
             previous = step.cell
-
-
-def prerender(space: SearchSpace, cells: list[tuple[Any, Any]]) -> None:
-    """Render the SVG drawings of (cell, previous cell) pairs in parallel (Graphviz runs as a subprocess per
-    drawing); the drawing cache then serves ``show_cell_drawing`` at once. Failures are left to it to report."""
-    from nasviz.drawing import render_cell
-
-    def draw(pair: tuple[Any, Any]) -> None:
-        with contextlib.suppress(NasvizError):
-            render_cell(space, pair[0], "svg", pair[1], None)
-
-    if len(cells) > 1:
-        with ThreadPoolExecutor(DRAWING_THREADS) as pool:
-            list(pool.map(draw, cells))
 
 
 def has_decoder(name: str) -> bool:
@@ -213,7 +189,6 @@ def show_walk(space: SearchSpace, walk: Walk, metric_text: str, per_row: int) ->
             space, cells, captions, "pdf", title=f"{walk.encoder} nearest-neighbour walk on {space.title}"),
             file_name=f"walk_{space.name}_{walk.encoder}_{walk.cell_ids[0]}.pdf", mime="application/pdf",
             key=f"walk_pdf_{walk.encoder}", on_click="ignore", icon=":material/download:")
-    prerender(space, [(c, p) for c, p in zip(cells, [None, *cells[:-1]], strict=True) if c is not None])
     grid = st.columns(per_row)
     previous = None
     for i, (cell, caption) in enumerate(zip(cells, captions, strict=True)):
