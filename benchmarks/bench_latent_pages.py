@@ -280,7 +280,7 @@ def main() -> int:
     idle = {k: statistics.median(v) for k, v in IDLE_TIMES.items() if v}
     for key, value in medians.items():
         print(f"{key:12s} median {value:6.2f} s  (all: {', '.join(f'{t:.2f}' for t in times[key])})  "
-              f"target <= {TARGETS_S[key]:.0f} s; run ended after {idle.get(key, float('nan')):.2f} s")
+              f"target <= {TARGETS_S[key]:.0f} s" + (f"; run ended after {idle[key]:.2f} s" if key in idle else ""))
     print(f"data: {note}; cpus {os.cpu_count()}")
     if args.out:
         result = {"times_s": times, "medians_s": medians, "run_ended_s": IDLE_TIMES, "data": note}
