@@ -464,3 +464,14 @@ def test_latent_page_names_the_training_command_not_a_missing_page(monkeypatch: 
     monkeypatch.setattr(store, "MODELS_DIR", tmp_path / "no_shipped_models")
     at = run(AppTest.from_file(LATENT, default_timeout=60))
     assert not any("Encoders page" in w.value for w in at.warning)
+
+
+def test_selected_drawing_can_be_enlarged(models: list[str]) -> None:
+    at = latent_page()
+    at.session_state["latent_selection_nb201"] = ["6111", "17"]
+    run(at)
+    assert drawings(at) == 2
+    at.button(key="latent_enlarge_6111").click()
+    run(at)
+    assert drawings(at) == 3  # the enlarged one, with its downloads, in a dialog
+    assert {b.proto.label for b in at.get("download_button")} >= {"SVG", "PDF", "PNG"}
