@@ -80,11 +80,13 @@ def generated_on_map(map_frame: pd.DataFrame, n: int = 1000, seed: int = 0, accu
 
 
 def retraining_accuracy_shift(accuracy: Mapping[str, float], space: str = "nb201", train_cells: int = 100,
-                              samples: int = 500, epochs: int = 5, seed: int = 0, encoder: Any = None) -> dict[str, Any]:
+                              samples: int = 500, epochs: int = 5, seed: int = 0, encoder: Any = None,
+                              progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
     """Weighted retraining of a copy of AG-Net on ``train_cells`` cells drawn (seeded) from ``accuracy``
     (id -> value, higher is better), scored by that accuracy; returns the accuracy arrays of ``samples``
     generated cells ``before`` and ``after`` (valid cells; NaN where the table has no value), their means,
-    validity and the run's configuration. The loaded model is not changed."""
+    validity and the run's configuration. The loaded model is not changed. ``progress(fraction, text)`` is called
+    after each optimiser step of the retraining."""
     from nasviz.encoders.agnet import retraining_shift
     from nasviz.spaces import get_space
     from nasviz.walk import cell_for_id
@@ -102,8 +104,12 @@ def retraining_accuracy_shift(accuracy: Mapping[str, float], space: str = "nb201
     if len(pairs) < 2:
         raise ConfigError(f"the accuracy ids do not describe {space} cells")
     encoder = encoder if encoder is not None else load_agnet(space)
+    def on_step(done: int, total: int) -> None:
+        if progress is not None:
+            progress(done / total, f"weighted retraining: step {done} of {total}")
+
     shift = retraining_shift(encoder, [p[0] for p in pairs], [p[1] for p in pairs], dict(accuracy), samples=samples,
-                             epochs=epochs, seed=seed)
+                             epochs=epochs, seed=seed, progress=on_step)
     return {"before": shift["before"]["accuracy"], "after": shift["after"]["accuracy"],
             "mean_before": shift["before"]["mean"], "mean_after": shift["after"]["mean"],
             "validity_before": shift["before"]["validity"], "validity_after": shift["after"]["validity"],

@@ -14,7 +14,8 @@ from __future__ import annotations
 import io
 import os
 import shutil
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -126,17 +127,41 @@ def check_browser() -> str:
     return path
 
 
-@contextmanager
-def export_session() -> Iterator[None]:
-    """Keep one Kaleido browser open for several exports (each export otherwise starts its own)."""
+#: serialises exports: Kaleido's shared browser answers one figure at a time and its queue is not thread-safe
+_RENDER_LOCK = threading.RLock()
+
+
+def renderer_running() -> bool:
+    """Whether this process's shared Kaleido browser is open."""
+    import kaleido
+
+    server = getattr(kaleido, "_global_server", None)
+    return bool(server is not None and server.is_running())
+
+
+def start_renderer() -> None:
+    """Open this process's shared Kaleido browser (once; Kaleido closes it at exit). Every later export reuses it
+    instead of starting a Chromium of its own (2-5 s each)."""
     import kaleido
 
     check_browser()
-    kaleido.start_sync_server(silence_warnings=True)
-    try:
-        yield
-    finally:
+    with _RENDER_LOCK:
+        kaleido.start_sync_server(silence_warnings=True)
+
+
+def stop_renderer() -> None:
+    """Close the shared Kaleido browser (the next export opens it again)."""
+    import kaleido
+
+    with _RENDER_LOCK:
         kaleido.stop_sync_server(silence_warnings=True)
+
+
+@contextmanager
+def export_session() -> Iterator[None]:
+    """Several exports with one Kaleido browser (the process's shared one, opened when needed and kept open)."""
+    start_renderer()
+    yield
 
 
 def vector_ready(fig: go.Figure) -> go.Figure:
@@ -156,26 +181,40 @@ def vector_ready(fig: go.Figure) -> go.Figure:
     return out
 
 
-def figure_bytes(fig: go.Figure, fmt: str, dpi: int = DEFAULT_DPI) -> bytes:
+def figure_bytes(fig: go.Figure, fmt: str, dpi: int = DEFAULT_DPI,
+                 progress: Callable[[float, str], None] | None = None) -> bytes:
     """``fig`` as PNG, SVG or PDF bytes (PNG at ``dpi`` for the figure's physical size; SVG and PDF through
-    :func:`vector_ready`, so a map's points stay vectors)."""
+    :func:`vector_ready`, so a map's points stay vectors). Rendered by this process's shared Kaleido browser
+    (:func:`start_renderer`, opened on the first export); ``progress(fraction, text)`` reports the stages."""
     import warnings
 
     fmt = fmt.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ExportError(f"unknown figure format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    report = progress or (lambda fraction, text: None)
     check_browser()
     scale = dpi / PX_PER_INCH if fmt == "png" else 1
     if fmt in ("svg", "pdf"):
         fig = vector_ready(fig)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+    with _RENDER_LOCK:
+        if not renderer_running():
+            report(0.05, "starting the figure renderer (Chromium, once per server)")
         try:
-            return fig.to_image(format=fmt, scale=scale)
-        except RuntimeError as exc:
-            if "Chrome" in str(exc) or "chrome" in str(exc):
-                raise ExportError(f"Kaleido could not start Chrome/Chromium: {exc}") from None
-            raise
+            start_renderer()
+        except Exception as exc:  # noqa: BLE001 - Kaleido/choreographer raise their own types
+            raise ExportError(f"Kaleido could not start Chrome/Chromium: {exc}") from None
+        report(0.3, f"rendering the {fmt.upper()}")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The kopts argument is ignored")
+            try:
+                data = fig.to_image(format=fmt, scale=scale)
+            except RuntimeError as exc:
+                if "Chrome" in str(exc) or "chrome" in str(exc):
+                    stop_renderer()  # a browser that died is opened afresh by the next export
+                    raise ExportError(f"Kaleido could not render with Chrome/Chromium: {exc}") from None
+                raise
+    report(1.0, f"{fmt.upper()} ready ({len(data) / 1e6:.1f} MB)")
+    return data
 
 
 def save_figure(fig: go.Figure, path: str | Path, data: pd.DataFrame | None = None) -> Path:

@@ -43,6 +43,7 @@ class MetricChoice:
     label: str
     source: str  # "table" (benchmark table) or "cost" (the space's cost model)
     higher_is_better: bool = False
+    dataset: str | None = None  # the dataset the metric was measured on (None: device-only latency...)
 
 
 def _table(space: str) -> Any | None:
@@ -54,24 +55,130 @@ def _table(space: str) -> Any | None:
         return None
 
 
-def _metric_sort_key(choice: MetricChoice) -> tuple[int, str]:
+#: datasets listed first, in this order, when metrics are grouped by dataset
+DATASET_ORDER = ("cifar10", "cifar100", "ImageNet16-120")
+
+
+def _dataset_rank(dataset: str | None, space_datasets: Sequence[str]) -> int:
+    order = list(dict.fromkeys([*DATASET_ORDER, *space_datasets]))
+    if dataset is None:
+        return len(order) + 1  # metrics of no dataset (a device's latency) last
+    return order.index(dataset) if dataset in order else len(order)
+
+
+def _metric_sort_key(choice: MetricChoice, space_datasets: Sequence[str] = ()) -> tuple[int, str, int, str]:
     order = {"accuracy": 0, "params": 2, "flops": 3, "latency": 4}
     kind = choice.key.removeprefix(COST_PREFIX).split("/")[0]
-    return order.get(kind, 5), choice.key
+    return _dataset_rank(choice.dataset, space_datasets), choice.dataset or "", order.get(kind, 5), choice.key
+
+
+def dataset_title(dataset: str | None) -> str:
+    """``cifar10`` -> ``CIFAR-10``; None -> ``Any dataset``."""
+    from nasviz.data.metrics import DATASET_TITLES
+
+    return DATASET_TITLES.get(dataset or "", dataset or "") or "No dataset"
 
 
 def metric_choices(space: str) -> list[MetricChoice]:
-    """Metrics of the space's imported benchmark table, then exact params/FLOPs from the cost model."""
+    """Metrics of the space's imported benchmark table and exact params/FLOPs from the cost model, grouped by
+    dataset (CIFAR-10 first, then CIFAR-100, ImageNet16-120, other datasets, then metrics of no dataset);
+    within a dataset: accuracies, parameters, FLOPs, latencies."""
     choices: list[MetricChoice] = []
     table = _table(space)
     if table is not None:
-        choices += [MetricChoice(m.key, m.label, "table", m.higher_is_better) for m in table.metrics]
+        choices += [MetricChoice(m.key, m.label, "table", m.higher_is_better, m.dataset) for m in table.metrics]
     space_obj = get_space(space)
     if space_obj.name == "nb201" or hasattr(space_obj, "cell_from_id"):
         for dataset in space_obj.datasets:
-            choices.append(MetricChoice(f"{COST_PREFIX}params/{dataset}", f"Parameters, {dataset} network (M, exact)", "cost"))
-            choices.append(MetricChoice(f"{COST_PREFIX}flops/{dataset}", f"FLOPs, {dataset} network (M, exact)", "cost"))
-    return sorted(choices, key=_metric_sort_key)
+            choices.append(MetricChoice(f"{COST_PREFIX}params/{dataset}", f"Parameters, {dataset} network (M, exact)",
+                                        "cost", dataset=dataset))
+            choices.append(MetricChoice(f"{COST_PREFIX}flops/{dataset}", f"FLOPs, {dataset} network (M, exact)", "cost",
+                                        dataset=dataset))
+    datasets = tuple(getattr(space_obj, "datasets", ()))
+    return sorted(choices, key=lambda c: _metric_sort_key(c, datasets))
+
+
+def grouped_label(choice: MetricChoice) -> str:
+    """The label of ``choice`` led by its dataset group (``CIFAR-10 · Parameters, ...``; a label that starts with
+    it already, ``CIFAR-10 test accuracy ...``, as it is)."""
+    title = dataset_title(choice.dataset)
+    return choice.label if choice.label.startswith(title) else f"{title} · {choice.label}"
+
+
+def hover_metrics(choices: Sequence[MetricChoice], color_key: str | None, extra: Sequence[str] = ()) -> tuple[str, ...]:
+    """The metrics a map's hover and the selected-cells table show: the colour metric, ``extra`` (filters), then
+    the default accuracy (CIFAR-10 / the first dataset's test accuracy, whatever the colour: a latency colour
+    shows the CIFAR-10 accuracy beside it) and that dataset's parameters."""
+    accuracy = default_metric([c for c in choices if c.key.startswith("accuracy/")])
+    dataset = accuracy.dataset if accuracy is not None else next((c.dataset for c in choices if c.dataset), None)
+    params = next((c for c in choices if c.key.removeprefix(COST_PREFIX).startswith("params")
+                   and c.dataset == dataset), None)
+    keys = [color_key, *extra, accuracy.key if accuracy else None, params.key if params else None]
+    return tuple(dict.fromkeys(k for k in keys if k))
+
+
+def failed_mask(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
+    """Cells that failed to train: for a higher-is-better metric (accuracy), the values at the column's floor
+    when at least 0.5 % of the cells share it (NB201's untrainable cells all score chance: 10 % on CIFAR-10).
+    Other metrics have no failed cells."""
+    values = np.asarray(values, dtype=np.float64)
+    out = np.zeros(len(values), dtype=bool)
+    finite = np.isfinite(values)
+    if not higher_is_better or not finite.any():
+        return out
+    floor = float(values[finite].min())
+    at_floor = finite & np.isclose(values, floor, rtol=0, atol=1e-9)
+    if at_floor.sum() >= max(5, 0.005 * finite.sum()) and at_floor.sum() < finite.sum():
+        out = at_floor
+    return out
+
+
+def robust_range(values: np.ndarray, higher_is_better: bool = False) -> tuple[float, float] | None:
+    """The default colour range of a metric: failed cells (:func:`failed_mask`) left out, then from the 2nd
+    percentile to the best value for a higher-is-better metric (the best cells keep distinct colours), or from the
+    lowest value to the 98th percentile otherwise (a long tail of large models or slow cells does not wash the
+    scale out). None without finite values."""
+    values = np.asarray(values, dtype=np.float64)
+    keep = np.isfinite(values) & ~failed_mask(values, higher_is_better)
+    if not keep.any():
+        return None
+    kept = values[keep]
+    low, high = ((float(np.percentile(kept, 2)), float(kept.max())) if higher_is_better
+                 else (float(kept.min()), float(np.percentile(kept, 98))))
+    return (low, high) if low < high else (float(kept.min()), float(kept.max()))
+
+
+@dataclass(frozen=True)
+class ColorScale:
+    """How a map colours a metric: the value range (None: the data's), log scale and reversed colours."""
+
+    range: tuple[float, float] | None = None
+    log: bool = False
+    reverse: bool = False
+
+
+def color_values(values: np.ndarray, scale: ColorScale) -> tuple[np.ndarray, tuple[float, float] | None]:
+    """The numbers a marker colour uses (log10 of the values on a log scale: non-positive values become NaN)
+    and their (cmin, cmax)."""
+    values = np.asarray(values, dtype=np.float64)
+    if not scale.log:
+        return values, scale.range
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logged = np.where(values > 0, np.log10(np.where(values > 0, values, 1.0)), np.nan)
+    bounds = None
+    if scale.range is not None:
+        low, high = scale.range
+        positive = values[values > 0]
+        low = low if low > 0 else (float(positive.min()) if len(positive) else 1e-9)
+        bounds = (float(np.log10(low)), float(np.log10(max(high, low * 1.0001))))
+    return logged, bounds
+
+
+def _log_ticks(bounds: tuple[float, float]) -> tuple[list[float], list[str]]:
+    """Colour-bar ticks of a log scale at 1, 2, 5 x 10^k inside ``bounds`` (log10 units), labelled in values."""
+    values = [m * 10.0 ** k for k in range(int(np.floor(bounds[0])) - 1, int(np.ceil(bounds[1])) + 1) for m in (1, 2, 5)]
+    ticks = [v for v in values if bounds[0] - 1e-9 <= np.log10(v) <= bounds[1] + 1e-9]
+    return [float(np.log10(v)) for v in ticks], [f"{v:g}" for v in ticks]
 
 
 def default_metric(choices: Sequence[MetricChoice]) -> MetricChoice | None:
@@ -270,7 +377,8 @@ def _hover(frame: pd.DataFrame, keys: Sequence[str], labels: dict[str, str]) -> 
 
 def map_figure(frame: pd.DataFrame, color_key: str | None, *, title: str = "", labels: dict[str, str] | None = None,
                hover_keys: Sequence[str] = (), mask: np.ndarray | None = None, selected: Sequence[str] = (),
-               color_range: tuple[float, float] | None = None, marker_size: float = 4.0) -> go.Figure:
+               color_range: tuple[float, float] | None = None, marker_size: float = 4.0,
+               color_scale: ColorScale | None = None) -> go.Figure:
     """Scatter of the projection coloured by ``color_key``; rows outside ``mask`` are drawn grey underneath
     (not selectable), ``selected`` cells are ringed. Each selectable point's customdata starts with its row
     number in ``frame`` (see :func:`selected_rows`). ``frame`` must have a default RangeIndex."""
@@ -287,10 +395,19 @@ def map_figure(frame: pd.DataFrame, color_key: str | None, *, title: str = "", l
     custom, text, template = _hover(shown, keys, labels)
     marker: dict[str, Any] = {"size": marker_size, "opacity": 0.85}
     if color_key:
-        marker.update(color=shown[color_key].to_numpy(dtype=np.float64), colorscale=COLOR_SCALE, showscale=True,
-                      colorbar={"title": {"text": labels.get(color_key, color_key), "side": "right"}, "thickness": 12})
-        if color_range is not None:
-            marker.update(cmin=color_range[0], cmax=color_range[1])
+        scale = color_scale or ColorScale(range=color_range)
+        colors, bounds = color_values(shown[color_key].to_numpy(dtype=np.float64), scale)
+        colorbar: dict[str, Any] = {"title": {"text": labels.get(color_key, color_key) + (" (log)" if scale.log else ""),
+                                              "side": "right"}, "thickness": 12}
+        if scale.log:
+            finite = colors[np.isfinite(colors)]
+            span = bounds or ((float(finite.min()), float(finite.max())) if len(finite) else None)
+            if span is not None:
+                colorbar["tickvals"], colorbar["ticktext"] = _log_ticks(span)
+        marker.update(color=colors, colorscale=COLOR_SCALE, showscale=True, reversescale=scale.reverse,
+                      colorbar=colorbar)
+        if bounds is not None:
+            marker.update(cmin=bounds[0], cmax=bounds[1])
     fig.add_trace(go.Scattergl(x=shown["x"].to_numpy(), y=shown["y"].to_numpy(), mode="markers", marker=marker,
                                customdata=custom, hovertext=text, hovertemplate=template, name="cells", showlegend=False))
     if len(selected):

@@ -14,17 +14,18 @@ from streamlit.errors import StreamlitAPIException
 
 from nasviz import agnet_view, latent, projection
 from nasviz.encoders.store import EmbeddingSet, available_encoders, find_model_dir, model_file_stamp
-from nasviz.errors import NasvizError
+from nasviz.errors import ConfigError, NasvizError
+from nasviz.spaces import SearchSpace
 from nasviz.ui import setup_page, show_cell_drawing, show_figure, space_selector
+from nasviz.ui.guard import guarded, md_escape
 from nasviz.walk import cell_for_id
 
 MAX_DRAWINGS = 8
+MAX_TYPED_IDS = 500
 WALK_PAGE = "pages/3_Neighbour_Walk.py"
-
-setup_page("Latent Space")
-st.title("Latent Space")
-st.caption("Each point is a cell, placed by a 2-D projection of its encoder embedding. Hover for the cell and its "
-           "metrics; click, box- or lasso-select points to list and draw them; open a walk from a selected cell.")
+#: the selection of a space's maps (plain key: kept across pages; the Neighbour Walk offers it as start cells)
+SELECTION = "latent_selection_{space}"
+GENERATION = "latent_selection_generation"
 
 
 # ---- cached loading (first paint comes from these caches) -----------------------------------
@@ -61,14 +62,14 @@ def projection_lookup(space: str, encoder: str, method: str, emb_stamp: int, pro
             "indices": indices, "params": params}
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
+@st.cache_resource(show_spinner=False, max_entries=16)
 def map_frame(space: str, encoder: str, method: str, emb_stamp: int, proj_stamp: tuple[int, ...],
               metric_keys: tuple[str, ...]) -> pd.DataFrame:
     embeddings = load_embeddings(space, encoder, emb_stamp)
     found = projection_lookup(space, encoder, method, emb_stamp, proj_stamp)
     proj = projection.Projection(space, encoder, method, found["coords"], found["indices"],
                                  projection.embeddings_fingerprint(embeddings), found["params"])
-    return latent.assemble_map(embeddings, proj, metric_keys)
+    return latent.assemble_map(embeddings, proj, metric_keys)  # shared, never modified by the page
 
 
 @st.cache_data(show_spinner=False, ttl=60)
@@ -83,20 +84,7 @@ def compute_pca_now(space: str, encoder: str) -> None:
         projection.get_projection(space, encoder, "pca", embeddings=embeddings)
 
 
-# ---- controls --------------------------------------------------------------------------------
-
-space = space_selector(key="space")
-encoders = available_encoders(space.name)
-if not encoders:
-    st.warning(f"No trained encoder for {space.title} yet. Train one with "
-               f"`nasviz encoders train arch2vec --space {space.name}` (the Encoders page shows progress).")
-    st.stop()
-
-controls = st.columns([2, 2, 3])
-default_encoder = encoders.index("arch2vec") if "arch2vec" in encoders else 0
-encoder = controls[0].selectbox("Encoder", encoders, index=default_encoder, key=f"latent_encoder_{space.name}")
-emb_stamp = embeddings_stamp(space.name, encoder)
-
+# ---- projection state: cached, computing in the background, or stale ---------------------------
 
 def first_cached_method(space_name: str, encoder_name: str) -> str:
     for method in ("tsne", "umap", "pca"):
@@ -105,58 +93,23 @@ def first_cached_method(space_name: str, encoder_name: str) -> str:
     return "pca"
 
 
-method_key = f"latent_method_{space.name}_{encoder}"
-if method_key not in st.session_state:
-    st.session_state[method_key] = first_cached_method(space.name, encoder)
-method = controls[1].radio("Projection", list(projection.METHODS), key=method_key, horizontal=True,
-                           format_func=lambda m: projection.METHOD_TITLES[m])
-view = controls[2].radio("View", ["Points", "Binned mean (density)"], horizontal=True, key="latent_view",
-                         help="Binned mean: the average metric of the cells in each small square (arch2vec figure 4).")
-
-others = [e for e in encoders if e != encoder]
-compare = st.toggle("Compare with a second encoder", key="latent_compare", disabled=not others,
-                    help="Needs a second trained encoder." if not others else None)
-second = None
-if compare and others:
-    default_second = others.index("raw") if "raw" in others else 0
-    second = st.selectbox("Second encoder", others, index=default_second, key=f"latent_second_{space.name}")
-
-choices = metric_choices(space.name)
-labels = {c.key: c.label for c in choices}
-if not choices:
-    st.info(f"No metrics for {space.title}: import a benchmark (`nasviz data status` lists the commands). "
-            "The map is shown uncoloured.")
-default = latent.default_metric(choices)
-metric_options = [c.key for c in choices]
-color_key = st.selectbox("Colour by", metric_options, index=metric_options.index(default.key) if default else 0,
-                         format_func=lambda k: labels.get(k, k), key=f"latent_color_{space.name}") if choices else None
-
-filters: dict[str, tuple[float, float]] = {}
-with st.expander("Filter by metric ranges", icon=":material/filter_alt:"):
-    filter_keys = st.multiselect("Metrics to filter by", metric_options, format_func=lambda k: labels.get(k, k),
-                                 key=f"latent_filters_{space.name}")
-    filter_slots = {key: st.empty() for key in filter_keys}
-
-
-# ---- projection state: cached, computing in the background, or stale ---------------------------
-
-def projection_ready(encoder_name: str) -> str | None:
+def projection_ready(space_name: str, encoder_name: str, method: str) -> str:
     """The method to draw for ``encoder_name`` now (the chosen one when cached, else PCA while it computes)."""
-    stamp = embeddings_stamp(space.name, encoder_name)
-    found = projection_lookup(space.name, encoder_name, method, stamp, projection_stamp(space.name, encoder_name, method))
+    stamp = embeddings_stamp(space_name, encoder_name)
+    found = projection_lookup(space_name, encoder_name, method, stamp, projection_stamp(space_name, encoder_name, method))
     if found["status"] == "hit":
         return method
     if found["status"] in ("stale", "corrupt"):
-        st.warning(found["message"])
+        st.warning(md_escape(found["message"]))
     if method == "pca":
-        compute_pca_now(space.name, encoder_name)
+        compute_pca_now(space_name, encoder_name)
         return "pca"
-    job = projection.start_projection_job(space.name, encoder_name, method)
+    job = projection.start_projection_job(space_name, encoder_name, method)
     show_job_progress(job)
-    pca = projection_lookup(space.name, encoder_name, "pca", stamp, projection_stamp(space.name, encoder_name, "pca"))
+    pca = projection_lookup(space_name, encoder_name, "pca", stamp, projection_stamp(space_name, encoder_name, "pca"))
     if pca["status"] != "hit":
-        compute_pca_now(space.name, encoder_name)
-    st.caption(f"Showing PCA for {encoder_name} while {projection.METHOD_TITLES[method]} is computed.")
+        compute_pca_now(space_name, encoder_name)
+    st.caption(f"Showing PCA for {md_escape(encoder_name)} while {projection.METHOD_TITLES[method]} is computed.")
     return "pca"
 
 
@@ -165,107 +118,241 @@ def show_job_progress(job: projection.ProjectionJob) -> None:
     def poll() -> None:
         if job.done:
             if job.error:
-                st.error(f"{projection.METHOD_TITLES[job.method]} of {job.encoder} failed: {job.error}")
+                st.error(md_escape(f"{projection.METHOD_TITLES[job.method]} of {job.encoder} failed: {job.error}"))
                 return
             st.rerun(scope="app")
-        st.progress(job.fraction, text=f"{projection.METHOD_TITLES[job.method]} of {job.encoder} in the background: "
-                                       f"{job.message} ({job.elapsed:.0f} s). The map updates when it is done.")
+        st.progress(job.fraction, text=md_escape(f"{projection.METHOD_TITLES[job.method]} of {job.encoder} in the "
+                                                 f"background: {job.message} ({job.elapsed:.0f} s). The map updates "
+                                                 "when it is done."))
 
     poll()
 
 
-panels = [encoder] + ([second] if second else [])
-ready: dict[str, str] = {}
-for name in panels:
-    drawn = projection_ready(name)
-    if drawn:
-        ready[name] = drawn
+def no_encoder_hint(space: SearchSpace) -> str:
+    """What to do when ``space`` has no trained encoder: the training command, or why there is none."""
+    try:
+        from nasviz.encoders.base import get_codec
 
-hover_keys = tuple(dict.fromkeys([k for k in (color_key, *filter_keys) if k]
-                                 + [c.key for c in choices if c.key.startswith(("accuracy/", "cost/params"))][:2]))
-frames: dict[str, pd.DataFrame] = {}
-try:
-    for name, drawn in ready.items():
-        frames[name] = map_frame(space.name, name, drawn, embeddings_stamp(space.name, name),
-                                 projection_stamp(space.name, name, drawn), hover_keys)
-except NasvizError as exc:
-    st.error(str(exc))
-    st.stop()
+        get_codec(space.name)
+    except (ConfigError, ImportError) as exc:
+        return f"No encoder embeds {space.title} cells ({exc}): choose another search space."
+    return (f"No trained encoder for {space.title} yet. Train one with "
+            f"`nasviz encoders train arch2vec --space {space.name}` (`nasviz encoders list --space {space.name}` "
+            "shows which are trained).")
 
-# metric-range sliders (bounds from the data)
-if filter_keys and frames:
+
+# ---- selection by id -------------------------------------------------------------------------------
+
+def parse_ids(text: str, known: set[str], space: SearchSpace) -> tuple[list[str], list[str]]:
+    """Cell ids (or arch strings / cells the space parses) typed in ``text``, separated by commas, spaces or new
+    lines: (ids on the map, entries not on it)."""
+    import re
+
+    found, missing = [], []
+    for token in [t for t in re.split(r"[\s,;]+", text.strip()) if t][:MAX_TYPED_IDS]:
+        if token in known:
+            found.append(token)
+            continue
+        try:
+            cell_id = space.cell_id(space.parse_text(token))
+        except (NasvizError, ValueError, TypeError):
+            cell_id = None
+        (found if cell_id in known else missing).append(cell_id if cell_id in known else token)
+    return list(dict.fromkeys(found)), missing
+
+
+def _select_typed(space_name: str, known: set[str], space: SearchSpace) -> None:
+    text = st.session_state.get(f"latent_ids_{space_name}", "")
+    found, missing = parse_ids(text, known, space)
+    st.session_state[SELECTION.format(space=space_name)] = found
+    st.session_state[f"latent_ids_missing_{space_name}"] = missing
+    st.session_state[GENERATION] = st.session_state.get(GENERATION, 0) + 1  # the maps' own selections are cleared
+
+
+# ---- the maps and the selection (one fragment: recolouring and selecting rerun only this) ------------
+
+def colour_controls(space: SearchSpace, choices: list[latent.MetricChoice], frames: dict[str, pd.DataFrame]
+                    ) -> tuple[str | None, latent.ColorScale, dict[str, tuple[float, float]]]:
+    labels = {c.key: latent.grouped_label(c) for c in choices}
+    options = [c.key for c in choices]
+    default = latent.default_metric(choices)
+    row = st.columns([4, 2, 2, 1.4, 1.6])
+    color_key = row[0].selectbox("Colour by", options, index=options.index(default.key) if default else 0,
+                                 format_func=lambda k: labels.get(k, k), key=f"latent_color_{space.name}",
+                                 help="Grouped by dataset, CIFAR-10 first.") if choices else None
+    scale = latent.ColorScale()
+    if color_key and frames:
+        choice = next(c for c in choices if c.key == color_key)
+        values = np.concatenate([f[color_key].to_numpy(dtype=np.float64) for f in frames.values()])
+        robust = latent.robust_range(values, choice.higher_is_better)
+        if robust is not None:
+            low_key, high_key = f"latent_cmin_{space.name}_{color_key}", f"latent_cmax_{space.name}_{color_key}"
+            low = row[1].number_input("Colour from", value=robust[0], key=low_key, format="%.4g",
+                                      help="Default: failed cells (the chance-level floor) left out, from the 2nd "
+                                           "percentile of the others.")
+            high = row[2].number_input("to", value=robust[1], key=high_key, format="%.4g")
+            log = row[3].toggle("Log", key=f"latent_log_{space.name}", help="Logarithmic colour scale.")
+            reverse = row[4].toggle("Reverse", key=f"latent_reverse_{space.name}", help="Reverse the colours.")
+            scale = latent.ColorScale((float(min(low, high)), float(max(low, high))), log, reverse)
+    filters: dict[str, tuple[float, float]] = {}
+    with st.expander("Filter by metric ranges", icon=":material/filter_alt:"):
+        filter_keys = st.multiselect("Metrics to filter by", options, format_func=lambda k: labels.get(k, k),
+                                     key=f"latent_filters_{space.name}")
+        reference = next(iter(frames.values())) if frames else None
+        for key in filter_keys:
+            if reference is None:
+                break
+            values = reference[key].to_numpy(dtype=np.float64)
+            finite = values[np.isfinite(values)]
+            if not len(finite):
+                st.caption(f"{md_escape(labels.get(key, key))}: no values")
+                continue
+            low, high = float(finite.min()), float(finite.max())
+            if low < high:
+                filters[key] = st.slider(labels.get(key, key), low, high, (low, high), key=f"range_{space.name}_{key}")
+    return color_key, scale, filters
+
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def cached_map_figure(space_name: str, name: str, drawn: str, emb: int, proj: tuple[int, ...], color_key: str | None,
+                      hover_keys: tuple[str, ...], scale: latent.ColorScale, filters: tuple[tuple[str, float, float], ...],
+                      ring: tuple[str, ...], labels: tuple[tuple[str, str], ...]) -> Any:
+    """The map figure (shared between reruns and sessions: rebuilt only when what it shows changes)."""
+    frame = map_frame(space_name, name, drawn, emb, proj, metric_keys(space_name))
+    mask = latent.range_mask(frame, {k: (lo, hi) for k, lo, hi in filters}) if filters else None
+    fig = latent.map_figure(frame, color_key, title=latent.projection_title(space_name, name, drawn), labels=dict(labels),
+                            hover_keys=hover_keys, mask=mask, selected=list(ring), color_scale=scale)
+    return fig, int(mask.sum()) if mask is not None else len(frame)
+
+
+def metric_keys(space_name: str) -> tuple[str, ...]:
+    return tuple(c.key for c in metric_choices(space_name))
+
+
+@st.fragment
+def map_view(space: SearchSpace, encoder: str, ready: dict[str, str], view: str) -> None:
+    guarded(lambda: _map_view(space, encoder, ready, view), "Latent Space")
+
+
+def _map_view(space: SearchSpace, encoder: str, ready: dict[str, str], view: str) -> None:
+    choices = metric_choices(space.name)
+    labels = {c.key: c.label for c in choices}
+    keys = metric_keys(space.name)
+    frames = {name: map_frame(space.name, name, drawn, embeddings_stamp(space.name, name),
+                              projection_stamp(space.name, name, drawn), keys) for name, drawn in ready.items()}
+    if not choices:
+        st.info("No metrics for this space: import a benchmark (`nasviz data status` lists the commands). "
+                "The map is shown uncoloured.")
+    color_key, scale, filters = colour_controls(space, choices, frames)
+    hover_keys = latent.hover_metrics(choices, color_key, list(filters))
+    selection_key = SELECTION.format(space=space.name)
     reference = next(iter(frames.values()))
-    for key in filter_keys:
-        values = reference[key].to_numpy(dtype=np.float64)
-        finite = values[np.isfinite(values)]
-        if not len(finite):
-            filter_slots[key].caption(f"{labels.get(key, key)}: no values")
-            continue
-        low, high = float(finite.min()), float(finite.max())
-        if low == high:
-            continue
-        filters[key] = filter_slots[key].slider(labels.get(key, key), low, high, (low, high), key=f"range_{space.name}_{key}")
+    known = set(reference["cell_id"].tolist())
+    st.text_input("Select by id", key=f"latent_ids_{space.name}", placeholder="cell ids or arch strings, e.g. 6111, 17",
+                  on_change=_select_typed, args=(space.name, known, space),
+                  help=f"Up to {MAX_TYPED_IDS} cell ids (or cells in any format the space reads), separated by commas "
+                       "or spaces: they are ringed on the maps and listed below.")
+    missing = st.session_state.get(f"latent_ids_missing_{space.name}") or []
+    if missing:
+        st.warning(md_escape(f"Not on this map: {', '.join(missing[:20])}" + (" ..." if len(missing) > 20 else "")))
 
-# the selection: points picked in the maps (their widget state holds the last event) or carried in from another
-# page through st.session_state[selection_key]; the "generation" in the chart keys lets the selection be cleared
-selection_key = f"latent_selection_{space.name}"
-generation = st.session_state.setdefault("latent_selection_generation", 0)
-chart_keys = {name: f"map_{space.name}_{name}_{drawn}_{generation}" for name, drawn in ready.items()}
-picked: dict[str, list[str]] = {}
-for name, frame in frames.items():
-    rows = latent.selected_rows(st.session_state.get(f"{chart_keys[name]}_chart"))
-    picked[name] = frame["cell_id"].iloc[[r for r in rows if 0 <= r < len(frame)]].tolist()
-carried: list[str] = [str(c) for c in st.session_state.get(selection_key, [])]
-from_maps = list(dict.fromkeys(c for ids in picked.values() for c in ids))
-selected: list[str] = from_maps or carried
+    # the selection: points picked in the maps (their widget state holds the last event), else the stored one
+    # (typed ids, or carried from another page); the "generation" in the chart keys lets the selection be cleared
+    generation = st.session_state.setdefault(GENERATION, 0)
+    chart_keys = {name: f"map_{space.name}_{name}_{drawn}_{generation}" for name, drawn in ready.items()}
+    picked: dict[str, list[str]] = {}
+    for name, frame in frames.items():
+        rows = latent.selected_rows(st.session_state.get(f"{chart_keys[name]}_chart"))
+        picked[name] = frame["cell_id"].iloc[[r for r in rows if 0 <= r < len(frame)]].tolist()
+    from_maps = list(dict.fromkeys(c for ids in picked.values() for c in ids))
+    if from_maps:
+        st.session_state[selection_key] = from_maps
+    selected: list[str] = [str(c) for c in st.session_state.get(selection_key, [])]
+
+    binned = view.startswith("Binned") and color_key
+    if binned:
+        options = st.columns(3)
+        bins = options[0].slider("Bins per axis", 10, 120, 51, key="latent_bins")
+        mark_top = options[1].toggle("Mark the best 1 %", key="latent_top",
+                                     help="Red dots: the 1 % best cells (highest accuracy; lowest latency, size or FLOPs).")
+    label_items = tuple(sorted(labels.items()))
+    filter_items = tuple((k, lo, hi) for k, (lo, hi) in filters.items())
+    columns = st.columns(len(frames))
+    for column, (name, frame) in zip(columns, frames.items(), strict=True):
+        with column:
+            drawn = ready[name]
+            stem = f"latent_{space.name}_{name}_{drawn}"
+            if binned:
+                mask = latent.range_mask(frame, filters) if filters else None
+                above = below = None
+                if mark_top:  # the best 1 %: highest accuracy, lowest latency / size
+                    higher = next((c.higher_is_better for c in choices if c.key == color_key), True)
+                    threshold = float(np.nanpercentile(frame[color_key].to_numpy(dtype=np.float64), 99 if higher else 1))
+                    above, below = (threshold, None) if higher else (None, threshold)
+                fig, grid = latent.density_figure(frame, color_key, bins=bins, title=latent.projection_title(
+                    space.name, name, drawn), label=labels.get(color_key, ""), color_range=scale.range, mask=mask,
+                    highlight_above=above, highlight_below=below)
+                show_figure(fig, f"{stem}_density", data=grid.to_frame(), key=f"density_{name}_{drawn}")
+                st.caption(f"{int((grid.counts > 0).sum()):,} non-empty bins of {bins * bins:,}; "
+                           "select cells in the Points view.")
+                shown = int(mask.sum()) if mask is not None else len(frame)
+            else:
+                # ring the selected cells this map did not pick itself (picked points are highlighted by Plotly)
+                ring = tuple(c for c in selected if c not in picked.get(name, []))
+                fig, shown = cached_map_figure(space.name, name, drawn, embeddings_stamp(space.name, name),
+                                               projection_stamp(space.name, name, drawn), color_key, hover_keys, scale,
+                                               filter_items, ring, label_items)
+                show_figure(fig, stem, data=frame, key=chart_keys[name], on_select="rerun",
+                            selection_mode=("points", "box", "lasso"))
+            st.caption(f"{shown:,} of {len(frame):,} cells shown" + (" (filters applied)" if filters else ""))
+    show_selection(space, encoder, reference, selected, hover_keys, labels, selection_key, generation)
 
 
-# ---- maps ------------------------------------------------------------------------------------
-
-def color_range(frames: dict[str, pd.DataFrame], key: str | None) -> tuple[float, float] | None:
-    if not key:
-        return None
-    values = np.concatenate([f[key].to_numpy(dtype=np.float64) for f in frames.values()])
-    values = values[np.isfinite(values)]
-    if not len(values):
-        return None
-    return float(np.percentile(values, 2)), float(np.percentile(values, 98))
+@st.dialog("Cell drawing", width="large")
+def enlarged_drawing(space: SearchSpace, cell: Any, cell_id: str) -> None:
+    show_cell_drawing(space, cell, title=f"cell {cell_id}", key=f"latent_big_{cell_id}",
+                      file_stem=f"{space.name}_cell_{cell_id}")
 
 
-shared_range = color_range(frames, color_key)
-if view.startswith("Binned") and color_key:
-    options = st.columns(3)
-    bins = options[0].slider("Bins per axis", 10, 120, 51, key="latent_bins")
-    mark_top = options[1].toggle("Mark the best 1 %", key="latent_top",
-                                 help="Red dots: the 1 % best cells (highest accuracy; lowest latency, size or FLOPs).")
-columns = st.columns(len(frames)) if frames else []
-for column, (name, frame) in zip(columns, frames.items(), strict=True):
-    with column:
-        drawn = ready[name]
-        title = latent.projection_title(space.name, name, drawn)
-        mask = latent.range_mask(frame, filters) if filters else None
-        stem = f"latent_{space.name}_{name}_{drawn}"
-        if view.startswith("Binned") and color_key:
-            above = below = None
-            if mark_top:  # the best 1 %: highest accuracy, lowest latency / size
-                higher = next((c.higher_is_better for c in choices if c.key == color_key), True)
-                threshold = float(np.nanpercentile(frame[color_key].to_numpy(dtype=np.float64), 99 if higher else 1))
-                above, below = (threshold, None) if higher else (None, threshold)
-            fig, binned = latent.density_figure(frame, color_key, bins=bins, title=title, label=labels.get(color_key, ""),
-                                                color_range=shared_range, mask=mask, highlight_above=above,
-                                                highlight_below=below)
-            show_figure(fig, f"{stem}_density", data=binned.to_frame(), key=f"density_{name}_{drawn}")
-            st.caption(f"{int((binned.counts > 0).sum()):,} non-empty bins of {bins * bins:,}; "
-                       "select cells in the Points view.")
-        else:
-            # ring the selected cells this map did not pick itself (picked points are highlighted by Plotly)
-            ring = [c for c in selected if c not in picked.get(name, [])]
-            fig = latent.map_figure(frame, color_key, title=title, labels=labels, hover_keys=hover_keys, mask=mask,
-                                    selected=ring, color_range=shared_range)
-            show_figure(fig, stem, data=frame, key=chart_keys[name], on_select="rerun",
-                        selection_mode=("points", "box", "lasso"))
-        shown = int(mask.sum()) if mask is not None else len(frame)
-        st.caption(f"{shown:,} of {len(frame):,} cells shown" + (" (filters applied)" if filters else ""))
+def show_selection(space: SearchSpace, encoder: str, frame: pd.DataFrame, selected: list[str],
+                   hover_keys: tuple[str, ...], labels: dict[str, str], selection_key: str, generation: int) -> None:
+    st.subheader("Selected cells")
+    if not selected:
+        st.info("Click a point, use the box / lasso tools of a map, or type ids in Select by id, to select cells.")
+        return
+    table_columns = ["cell_id", "cell", *[k for k in hover_keys if k in frame]]
+    table = frame.set_index("cell_id").reindex(selected).reset_index()[table_columns]
+    st.dataframe(table.rename(columns=labels), hide_index=True, width="stretch", key="latent_selected_table")
+    st.download_button("Selected cells (CSV)", table.to_csv(index=False).encode(), file_name=f"selected_{space.name}.csv",
+                       mime="text/csv", key="latent_selected_csv", on_click="ignore")
+    clear, walk_column = st.columns([1, 3])
+    if clear.button("Clear the selection", key="latent_clear"):
+        st.session_state[selection_key] = []
+        st.session_state[GENERATION] = generation + 1
+        st.rerun(scope="fragment")
+    with walk_column:
+        start = st.selectbox("Start a neighbour walk from", selected, key="latent_walk_start")
+        if st.button("Open the Neighbour Walk", key="latent_open_walk", icon=":material/route:"):
+            st.session_state["walk_start"] = {"space": space.name, "cell_id": str(start), "encoder": encoder,
+                                              "time": time.time()}
+            try:
+                st.switch_page(WALK_PAGE)
+            except StreamlitAPIException:  # the page runs outside the app (no pages registered)
+                st.info("The start cell is set: open the Neighbour Walk page.")
+    shown_cells = selected[:MAX_DRAWINGS]
+    if len(selected) > MAX_DRAWINGS:
+        st.caption(f"Drawing the first {MAX_DRAWINGS} of {len(selected)} selected cells.")
+    cells = {cell_id: cell_for_id(space, cell_id) for cell_id in shown_cells}
+    grid = st.columns(min(3, len(shown_cells)))
+    for i, (cell_id, cell) in enumerate(cells.items()):
+        with grid[i % len(grid)]:
+            if cell is None:
+                st.write(md_escape(f"cell {cell_id} (no drawing: the id does not describe the cell)"))
+                continue
+            show_cell_drawing(space, cell, title=f"cell {cell_id}", key=f"latent_drawing_{cell_id}",
+                              file_stem=f"{space.name}_cell_{cell_id}", downloads=False)
+            if st.button("Enlarge", key=f"latent_enlarge_{cell_id}", icon=":material/open_in_full:"):
+                enlarged_drawing(space, cell, cell_id)
 
 
 # ---- AG-Net: generated cells on this map (AG-Net paper figures 1 right and 13) ------------------------
@@ -284,28 +371,34 @@ def agnet_accuracy(space_name: str, key: str) -> dict[str, float]:
     return agnet_view.table_accuracy(space_name, key)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def agnet_generated(space_name: str, map_encoder: str, drawn: str, emb: int, proj: tuple[int, ...], model: int,
-                    n: int, seed: int, acc_key: str | None) -> tuple[pd.DataFrame, dict[str, Any]]:
-    base = map_frame(space_name, map_encoder, drawn, emb, proj, ())
-    accuracy = agnet_accuracy(space_name, acc_key) if acc_key else None
-    return agnet_view.generated_on_map(base, n=n, seed=seed, accuracy=accuracy, encoder=load_agnet(space_name, model))
+@st.cache_resource(show_spinner=False)
+def agnet_results() -> dict[tuple[Any, ...], Any]:
+    """Results of AG-Net runs by their inputs (a plain store, so that a run can report its progress)."""
+    return {}
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def agnet_shift(space_name: str, model: int, acc_key: str, train_cells: int, samples: int, epochs: int,
-                seed: int) -> dict[str, Any]:
-    return agnet_view.retraining_accuracy_shift(agnet_accuracy(space_name, acc_key), space=space_name, train_cells=train_cells,
-                                                samples=samples, epochs=epochs, seed=seed,
-                                                encoder=load_agnet(space_name, model))
+def agnet_cached(key: tuple[Any, ...], compute: Any) -> Any:
+    store = agnet_results()
+    if key not in store:
+        if len(store) >= 16:
+            store.pop(next(iter(store)))
+        store[key] = compute()
+    return store[key]
 
 
-if encoder in frames and find_model_dir(space.name, "agnet") is not None:
+@st.fragment
+def agnet_view_section(space: SearchSpace, encoder: str, drawn: str) -> None:
+    guarded(lambda: _agnet_section(space, encoder, drawn), "AG-Net")
+
+
+def _agnet_section(space: SearchSpace, encoder: str, drawn: str) -> None:
+    choices = metric_choices(space.name)
+    labels = {c.key: c.label for c in choices}
     with st.expander("AG-Net: generated cells", icon=":material/auto_awesome:"):
-        st.caption(f"AG-Net has no encoder: the cells it generates are placed on the {encoder} map by cell id (AG-Net "
-                   "figure 1, right). Weighted retraining on a few evaluated cells shifts the generated cells towards "
-                   "good ones (figure 13).")
-        acc_key = agnet_view.accuracy_key(choices, color_key)
+        st.caption(f"AG-Net has no encoder: the cells it generates are placed on the {md_escape(encoder)} map by cell id "
+                   "(AG-Net figure 1, right). Weighted retraining on a few evaluated cells shifts the generated cells "
+                   "towards good ones (figure 13).")
+        acc_key = agnet_view.accuracy_key(choices, st.session_state.get(f"latent_color_{space.name}"))
         options = st.columns(4)
         n_generate = int(options[0].number_input("Cells to generate", 10, 20_000, 1000, step=100, key="agnet_n"))
         agnet_seed = int(options[1].number_input("Seed", 0, 2**31 - 1, 0, key="agnet_seed"))
@@ -317,78 +410,88 @@ if encoder in frames and find_model_dir(space.name, "agnet") is not None:
         if st.button("Generate", key="agnet_generate", icon=":material/play_arrow:"):
             st.session_state[request_key] = (n_generate, agnet_seed, retrain_cells, retrain_epochs)
         request = st.session_state.get(request_key)
-        if request is not None:
-            n_generate, agnet_seed, retrain_cells, retrain_epochs = request
-            drawn = ready[encoder]
-            model_stamp = agnet_stamp(space.name)
-            try:
-                with st.spinner(f"Generating {n_generate:,} cells with AG-Net..."):
-                    generated, summary = agnet_generated(space.name, encoder, drawn, embeddings_stamp(space.name, encoder),
-                                                         projection_stamp(space.name, encoder, drawn), model_stamp,
-                                                         n_generate, agnet_seed, acc_key)
-                base = frames[encoder]
-                fig = agnet_view.overlay_figure(base, generated, title=f"AG-Net samples on the {encoder} map "
-                                                f"({projection.METHOD_TITLES.get(drawn, drawn)})")
-                show_figure(fig, f"agnet_generated_{space.name}_{encoder}_{drawn}", data=generated, key="agnet_overlay")
-                st.caption(f"{summary['valid']:,} of {summary['samples']:,} samples valid ({summary['validity']:.1%}), "
-                           f"{summary['distinct']:,} distinct cells ({summary['uniqueness']:.1%} unique), "
-                           f"{summary['on_map']:,} of them on the map; seed {summary['seed']}.")
-                if acc_key is None:
-                    st.info("Import a benchmark table (`nasviz data status`) to score the generated cells and show how "
-                            "weighted retraining shifts them.")
-                else:
-                    with st.spinner(f"Weighted retraining on {retrain_cells} cells for {retrain_epochs} epochs..."):
-                        shift = agnet_shift(space.name, model_stamp, acc_key, retrain_cells, 500, retrain_epochs, agnet_seed)
-                    hist = agnet_view.shift_histogram(shift["before"], shift["after"], label=labels.get(acc_key, acc_key))
-                    data = pd.DataFrame({"phase": ["before"] * len(shift["before"]) + ["after"] * len(shift["after"]),
-                                         "accuracy": np.concatenate([shift["before"], shift["after"]])})
-                    show_figure(hist, f"agnet_retraining_shift_{space.name}", data=data, key="agnet_shift")
-                    st.caption(f"Mean {labels.get(acc_key, acc_key)} of {shift['samples']} generated cells: "
-                               f"{shift['mean_before']:.2f} before, {shift['mean_after']:.2f} after retraining on "
-                               f"{shift['train_cells']} random cells (mean {shift['train_mean']:.2f}) for "
-                               f"{shift['epochs']} epochs; seed {shift['seed']}.")
-            except NasvizError as exc:
-                st.error(str(exc))
+        if request is None:
+            return
+        n_generate, agnet_seed, retrain_cells, retrain_epochs = request
+        model_stamp = agnet_stamp(space.name)
+        emb, proj = embeddings_stamp(space.name, encoder), projection_stamp(space.name, encoder, drawn)
+        base = map_frame(space.name, encoder, drawn, emb, proj, metric_keys(space.name))
+        bar = st.progress(0.0, text=f"Generating {n_generate:,} cells with AG-Net...")
+
+        def generate() -> tuple[pd.DataFrame, dict[str, Any]]:
+            accuracy = agnet_accuracy(space.name, acc_key) if acc_key else None
+            return agnet_view.generated_on_map(base[["cell_id", "x", "y"]], n=n_generate, seed=agnet_seed,
+                                               accuracy=accuracy, encoder=load_agnet(space.name, model_stamp))
+
+        generated, summary = agnet_cached(("generate", space.name, encoder, drawn, emb, proj, model_stamp, n_generate,
+                                           agnet_seed, acc_key), generate)
+        bar.progress(0.1 if acc_key else 1.0, text=f"Generated {n_generate:,} cells.")
+        fig = agnet_view.overlay_figure(base, generated, title=f"AG-Net samples on the {encoder} map "
+                                        f"({projection.METHOD_TITLES.get(drawn, drawn)})")
+        show_figure(fig, f"agnet_generated_{space.name}_{encoder}_{drawn}", data=generated, key="agnet_overlay")
+        st.caption(f"{summary['valid']:,} of {summary['samples']:,} samples valid ({summary['validity']:.1%}), "
+                   f"{summary['distinct']:,} distinct cells ({summary['uniqueness']:.1%} unique), "
+                   f"{summary['on_map']:,} of them on the map; seed {summary['seed']}.")
+        if acc_key is None:
+            bar.empty()
+            st.info("Import a benchmark table (`nasviz data status`) to score the generated cells and show how "
+                    "weighted retraining shifts them.")
+            return
+
+        def retrain() -> dict[str, Any]:
+            return agnet_view.retraining_accuracy_shift(
+                agnet_accuracy(space.name, acc_key), space=space.name, train_cells=retrain_cells, samples=500,
+                epochs=retrain_epochs, seed=agnet_seed, encoder=load_agnet(space.name, model_stamp),
+                progress=lambda fraction, text: bar.progress(0.1 + 0.85 * fraction, text=text))
+
+        shift = agnet_cached(("shift", space.name, model_stamp, acc_key, retrain_cells, 500, retrain_epochs, agnet_seed),
+                             retrain)
+        bar.empty()
+        label = labels.get(acc_key, acc_key)
+        hist = agnet_view.shift_histogram(shift["before"], shift["after"], label=label)
+        data = pd.DataFrame({"phase": ["before"] * len(shift["before"]) + ["after"] * len(shift["after"]),
+                             "accuracy": np.concatenate([shift["before"], shift["after"]])})
+        show_figure(hist, f"agnet_retraining_shift_{space.name}", data=data, key="agnet_shift")
+        st.caption(md_escape(f"Mean {label} of {shift['samples']} generated cells: {shift['mean_before']:.2f} before, "
+                             f"{shift['mean_after']:.2f} after retraining on {shift['train_cells']} random cells (mean "
+                             f"{shift['train_mean']:.2f}) for {shift['epochs']} epochs; seed {shift['seed']}."))
 
 
-# ---- the selection: table, drawings, walk --------------------------------------------------------
+# ---- the page ----------------------------------------------------------------------------------
 
-st.subheader("Selected cells")
-if not selected:
-    st.info("Click a point, or use the box / lasso tools of a map, to select cells.")
-    st.stop()
+def main() -> None:
+    setup_page("Latent Space")
+    st.title("Latent Space")
+    st.caption("Each point is a cell, placed by a 2-D projection of its encoder embedding. Hover for the cell and its "
+               "metrics; click, box- or lasso-select points (or type ids) to list and draw them; open a walk from a "
+               "selected cell.")
+    space = space_selector(key="space")
+    encoders = available_encoders(space.name)
+    if not encoders:
+        st.warning(no_encoder_hint(space))
+        return
+    controls = st.columns([2, 2, 3])
+    default_encoder = encoders.index("arch2vec") if "arch2vec" in encoders else 0
+    encoder = controls[0].selectbox("Encoder", encoders, index=default_encoder, key=f"latent_encoder_{space.name}")
+    load_embeddings(space.name, encoder, embeddings_stamp(space.name, encoder))  # a corrupt file stops here
+    method_key = f"latent_method_{space.name}_{encoder}"
+    if method_key not in st.session_state:
+        st.session_state[method_key] = first_cached_method(space.name, encoder)
+    method = controls[1].radio("Projection", list(projection.METHODS), key=method_key, horizontal=True,
+                               format_func=lambda m: projection.METHOD_TITLES[m])
+    view = controls[2].radio("View", ["Points", "Binned mean (density)"], horizontal=True, key="latent_view",
+                             help="Binned mean: the average metric of the cells in each small square (arch2vec figure 4).")
+    others = [e for e in encoders if e != encoder]
+    compare = st.toggle("Compare with a second encoder", key="latent_compare", disabled=not others,
+                        help="Needs a second trained encoder." if not others else None)
+    second = None
+    if compare and others:
+        default_second = others.index("raw") if "raw" in others else 0
+        second = st.selectbox("Second encoder", others, index=default_second, key=f"latent_second_{space.name}")
+    ready = {name: projection_ready(space.name, name, method) for name in [encoder] + ([second] if second else [])}
+    map_view(space, encoder, ready, view)
+    if find_model_dir(space.name, "agnet") is not None:
+        agnet_view_section(space, encoder, ready[encoder])
 
-frame = next(iter(frames.values())) if frames else None
-table_columns = ["cell_id", "cell", *[k for k in hover_keys if frame is not None and k in frame]]
-table = (frame.set_index("cell_id").reindex(selected).reset_index()[table_columns] if frame is not None
-         else pd.DataFrame({"cell_id": selected}))
-st.dataframe(table.rename(columns=labels), hide_index=True, width="stretch")
-st.download_button("Selected cells (CSV)", table.to_csv(index=False).encode(), file_name=f"selected_{space.name}.csv",
-                   mime="text/csv", key="latent_selected_csv", on_click="ignore")
-clear, walk_column = st.columns([1, 3])
-if clear.button("Clear the selection", key="latent_clear"):
-    st.session_state[selection_key] = []
-    st.session_state["latent_selection_generation"] = generation + 1
-    st.rerun()
-with walk_column:
-    start = st.selectbox("Start a neighbour walk from", selected, key="latent_walk_start")
-    if st.button("Open the Neighbour Walk", key="latent_open_walk", icon=":material/route:"):
-        st.session_state["walk_start"] = {"space": space.name, "cell_id": str(start), "encoder": encoder,
-                                          "time": time.time()}
-        try:
-            st.switch_page(WALK_PAGE)
-        except StreamlitAPIException:  # the page runs outside the app (no pages registered)
-            st.info("The start cell is set: open the Neighbour Walk page.")
 
-shown_cells = selected[:MAX_DRAWINGS]
-if len(selected) > MAX_DRAWINGS:
-    st.caption(f"Drawing the first {MAX_DRAWINGS} of {len(selected)} selected cells.")
-grid = st.columns(min(4, len(shown_cells)))
-for i, cell_id in enumerate(shown_cells):
-    cell = cell_for_id(space, cell_id)
-    with grid[i % len(grid)]:
-        if cell is None:
-            st.write(f"cell {cell_id} (no drawing: the id does not describe the cell)")
-            continue
-        show_cell_drawing(space, cell, title=f"cell {cell_id}", key=f"latent_drawing_{cell_id}",
-                          file_stem=f"{space.name}_cell_{cell_id}", downloads=False)
+guarded(main, "Latent Space")

@@ -5,6 +5,7 @@ gradient-ascent walk on the Neighbour Walk page."""
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import numpy as np
@@ -97,6 +98,17 @@ def test_weighted_retraining_shifts_accuracy_up(agnet, accuracy: dict[str, float
     assert np.array_equal(again["after"], shift["after"]) and np.array_equal(again["before"], shift["before"])
     fig = agnet_view.shift_histogram(shift["before"], shift["after"], label="CIFAR-10 test accuracy")
     assert [len(t.x) for t in fig.data] == [len(shift["before"]), len(shift["after"])]
+
+
+def test_weighted_retraining_reports_its_progress(agnet, accuracy: dict[str, float]) -> None:  # noqa: ANN001
+    """Issue 18: the page shows a progress bar driven by the retraining loop (one report per optimiser step)."""
+    reports: list[tuple[float, str]] = []
+    agnet_view.retraining_accuracy_shift(accuracy, train_cells=20, samples=50, epochs=2, seed=0, encoder=agnet,
+                                         progress=lambda fraction, text: reports.append((fraction, text)))
+    fractions = [f for f, _ in reports]
+    assert len(reports) == 2 * 20  # 2 epochs of 20 steps
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0 and fractions[0] == pytest.approx(1 / 40)
+    assert reports[-1][1] == "weighted retraining: step 40 of 40"
 
 
 def test_bad_inputs_are_config_errors(agnet) -> None:  # noqa: ANN001
@@ -225,7 +237,7 @@ def test_walk_page_agnet_z_walk(nb201_csv: Path) -> None:
     assert int(metrics["Steps that change the cell"]) == int((table["edit_distance"].fillna(0) > 0).sum())
     assert table["true CIFAR-10 test accuracy, 200 epochs (%)"].notna().all()  # every NB201 cell has a true value
     assert _drawings(at) == base + int(table["valid"].sum())
-    text = "\n".join(c.value for c in at.caption)
+    text = re.sub(r"\\(.)", r"\1", "\n".join(c.value for c in at.caption))  # as read (captions are md_escaped)
     assert "barely depends on z" in text and "t = 0.00: cell" in text
     # the sampled decode with a fixed noise seed: the same number of points, flagged the same way
     at.selectbox(key="walk_agnet_decode").set_value("sampled")

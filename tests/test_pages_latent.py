@@ -276,3 +276,203 @@ def test_walk_drawing_is_one_vector_document() -> None:
     assert pdf.startswith(b"%PDF")
     svg = walk_drawing("nb201", cells, ["step 0", "step 1", "step 2"], "svg").decode()
     assert svg.count("step ") == 3 and "was " in svg  # changed ops are labelled with the op they replace
+
+
+# ---- issue 18: state, hand-overs and failures -----------------------------------------------------
+
+def plain(markdown: str) -> str:
+    """Markdown-escaped text (md_escape) as the reader sees it."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def first_walk_cell(at: AppTest) -> str:
+    return str(at.dataframe[0].value["cell_id"].iloc[0])
+
+
+def test_walk_start_edits_all_take_and_a_space_change_sticks(models: list[str]) -> None:
+    """Every edit of the start cell takes (the page's own ?cell= is never read back as a new start)."""
+    at = run(walk_page())
+    assert first_walk_cell(at) == "0"
+    for start in ("6111", "17", "100", "6111"):
+        at.text_input(key="walk_start_text_nb201").set_value(start)
+        run(at)
+        assert at.text_input(key="walk_start_text_nb201").value == start
+        assert first_walk_cell(at) == start
+        assert at.query_params["cell"] in (start, [start])
+    at.selectbox(key="space").set_value("darts")  # no encoder for DARTS in this home: a hint, and it stays
+    run(at)
+    assert at.selectbox(key="space").value == "darts"
+    assert any("nasviz encoders train arch2vec --space darts" in w.value for w in at.warning)
+    at.selectbox(key="space").set_value("nb201")
+    run(at)
+    assert first_walk_cell(at) == "6111"  # the start of nb201 is kept
+
+
+def test_walk_offers_the_latent_selection_as_start(models: list[str]) -> None:
+    at = walk_page()
+    at.session_state["latent_selection_nb201"] = ["6111", "17"]
+    run(at)
+    assert first_walk_cell(at) == "6111"  # the first selected cell is the default start
+    at.selectbox(key="walk_from_selection_nb201").set_value("17")
+    run(at)
+    assert at.text_input(key="walk_start_text_nb201").value == "17" and first_walk_cell(at) == "17"
+
+
+@pytest.mark.parametrize("page", [LATENT, WALK])
+def test_corrupt_embeddings_are_a_message_not_a_traceback(models: list[str], page: str) -> None:
+    (user_model_dir("nb201", "onehot") / "embeddings.npz").write_bytes(b"PK\x03\x04 not really a zip" * 40)
+    at = AppTest.from_file(page, default_timeout=90)
+    at.session_state["latent_encoder_nb201"] = "onehot"
+    at.session_state["walk_encoder_nb201"] = "onehot"
+    run(at)
+    errors = [plain(e.value) for e in at.error]
+    assert any("corrupt embeddings file" in e and "onehot/embeddings.npz" in e for e in errors), errors
+
+
+@pytest.mark.parametrize("page", [LATENT, WALK])
+def test_nat_space_lists_no_policy_as_an_encoder(page: str) -> None:
+    at = AppTest.from_file(page, default_timeout=90)
+    at.session_state["space"] = "nat"
+    run(at)
+    assert not at.error, [e.value for e in at.error]
+    assert any("No encoder embeds" in w.value or "No trained encoder" in w.value for w in at.warning)
+
+
+def test_encoder_listing_skips_folders_without_embeddings() -> None:
+    from nasviz.encoders.store import available_encoders
+
+    policy = user_model_dir("nat", "my-policy")
+    policy.mkdir(parents=True)
+    write_manifest(policy, {"space": "nat", "rule": "paper"})
+    (policy / "policy.npz").write_bytes(b"")
+    assert "my-policy" not in available_encoders("nat")
+    assert "nat-paper" not in available_encoders("nat")  # the shipped NAT policy
+    _store("onehot", ["0", "1"], np.eye(2, 30))
+    assert available_encoders("nb201")[:0] == [] and "onehot" in available_encoders("nb201")
+
+
+def test_garbage_embeddings_file_is_a_data_error() -> None:
+    from nasviz.errors import DataError
+
+    directory = user_model_dir("nb201", "broken")
+    directory.mkdir(parents=True)
+    write_manifest(directory, {"space": "nb201", "encoder": "broken"})
+    for garbage in (b"garbage" * 50, b"PK\x03\x04" + b"\x00" * 100):
+        (directory / "embeddings.npz").write_bytes(garbage)
+        with pytest.raises(DataError, match="corrupt embeddings file"):
+            EmbeddingSet.load(directory)
+    np.savez(directory / "embeddings.npz", cell_ids=np.array(["0", "1"]), vectors=np.array(["a", "b"]))
+    with pytest.raises(DataError, match="numeric n x d"):
+        EmbeddingSet.load(directory)
+
+
+@pytest.fixture()
+def table3(nb201_csv: Path) -> dict[str, np.ndarray]:
+    """The real NB201 CIFAR-10 and ImageNet16-120 test accuracies and Pixel 3 latency as the benchmark table."""
+    from nasviz.data import MetricSpec, build_table, clear_cache, save_table
+
+    with open(nb201_csv, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    specs = {"c10_test_200ep": MetricSpec("accuracy", "cifar10", "test", 200),
+             "in16_test_200ep": MetricSpec("accuracy", "ImageNet16-120", "test", 200),
+             "lat_pixel3": MetricSpec("latency", device="pixel3")}
+    columns = {s.key: [float(r[c]) for r in rows] for c, s in specs.items()}
+    save_table(build_table("nb201", cell_ids=[r["index"] for r in rows], metrics=list(specs.values()), columns=columns))
+    clear_cache()
+    return {k: np.array(v) for k, v in columns.items()}
+
+
+def test_latency_colour_shows_cifar10_accuracy(models: list[str], table3: dict[str, np.ndarray]) -> None:
+    """Beside a latency colour, the hover, table and CSV show CIFAR-10 accuracy (not ImageNet16-120)."""
+    at = latent_page()
+    at.session_state["latent_color_nb201"] = "latency/pixel3"
+    at.session_state["latent_selection_nb201"] = ["6111"]
+    run(at)
+    table = at.dataframe[0].value
+    assert "CIFAR-10 test accuracy, 200 epochs (%)" in table.columns
+    assert not any("ImageNet16-120" in c for c in table.columns)
+    assert table["CIFAR-10 test accuracy, 200 epochs (%)"].iloc[0] == pytest.approx(94.3733, abs=1e-3)
+    fig = at.get("plotly_chart")[0].proto.spec
+    assert "CIFAR-10 test accuracy" in fig and "ImageNet16-120 test accuracy" not in fig
+
+
+def test_colour_by_is_grouped_by_dataset_cifar10_first(table3: dict[str, np.ndarray]) -> None:
+    from nasviz import latent
+
+    choices = latent.metric_choices("nb201")
+    datasets = [c.dataset for c in choices]
+    assert datasets[0] == "cifar10" and choices[0].key == "accuracy/cifar10/test/200ep"
+    # each dataset's metrics are contiguous: cifar10, cifar100, ImageNet16-120, then the device latency
+    groups = list(dict.fromkeys(datasets))
+    assert groups == ["cifar10", "cifar100", "ImageNet16-120", None]
+    assert latent.grouped_label(choices[0]) == "CIFAR-10 test accuracy, 200 epochs (%)"
+    params = next(c for c in choices if c.key == "cost/params/cifar10")
+    assert latent.grouped_label(params) == "CIFAR-10 · Parameters, cifar10 network (M, exact)"
+    assert latent.hover_metrics(choices, "latency/pixel3") == (
+        "latency/pixel3", "accuracy/cifar10/test/200ep", "cost/params/cifar10")
+
+
+def test_default_colour_range_leaves_out_failed_cells(table3: dict[str, np.ndarray]) -> None:
+    from nasviz import latent
+
+    c10 = table3["accuracy/cifar10/test/200ep"]
+    failed = latent.failed_mask(c10, higher_is_better=True)
+    assert 0.01 < failed.mean() < 0.05 and np.all(c10[failed] == c10.min())  # 2.2 % of NB201 cells score 10 %
+    low, high = latent.robust_range(c10, higher_is_better=True)
+    assert low == pytest.approx(np.percentile(c10[~failed], 2)) and low > 60 and high == pytest.approx(c10.max())
+    latency = table3["latency/pixel3"]
+    assert not latent.failed_mask(latency, higher_is_better=False).any()
+    assert latent.robust_range(latency) == (pytest.approx(latency.min()), pytest.approx(np.percentile(latency, 98)))
+
+
+def test_colour_scale_log_and_reverse() -> None:
+    import pandas as pd
+
+    from nasviz import latent
+
+    frame = pd.DataFrame({"cell_id": ["0", "1", "2"], "x": [0.0, 0.5, -0.5], "y": [0.0, 0.1, 0.2], "cell": ["a", "b", "c"],
+                          "m": [1.0, 10.0, 100.0]})
+    fig = latent.map_figure(frame, "m", color_scale=latent.ColorScale((1.0, 100.0), log=True, reverse=True))
+    marker = fig.data[-1].marker
+    assert list(marker.color) == [0.0, 1.0, 2.0] and (marker.cmin, marker.cmax) == (0.0, 2.0)
+    assert marker.reversescale is True and "1" in marker.colorbar.ticktext and "100" in marker.colorbar.ticktext
+    plain_fig = latent.map_figure(frame, "m", color_scale=latent.ColorScale((2.0, 50.0)))
+    assert (plain_fig.data[-1].marker.cmin, plain_fig.data[-1].marker.cmax) == (2.0, 50.0)
+
+
+def test_latent_colour_controls_and_select_by_id(models: list[str], table: None) -> None:
+    at = run(latent_page())
+    low = at.number_input(key="latent_cmin_nb201_accuracy/cifar10/test/200ep").value
+    assert low > 60  # not the 10 % of the failed cells
+    at.toggle(key="latent_reverse_nb201").set_value(True)
+    run(at)
+    assert '"reversescale":true' in at.get("plotly_chart")[0].proto.spec.replace(" ", "")
+    at.text_input(key="latent_ids_nb201").set_value("6111, 17 99999 |nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|"
+                                                    "+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+    run(at)
+    assert list(at.dataframe[0].value["cell_id"]) == ["6111", "17"]  # the arch string is cell 6111 again
+    assert any("99999" in plain(w.value) for w in at.warning)
+    assert drawings(at) == 2
+    assert at.session_state["latent_selection_nb201"] == ["6111", "17"]  # offered on the Neighbour Walk
+
+
+def test_latent_page_names_the_training_command_not_a_missing_page(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    import nasviz.encoders.store as store
+
+    monkeypatch.setattr(store, "MODELS_DIR", tmp_path / "no_shipped_models")
+    at = run(AppTest.from_file(LATENT, default_timeout=60))
+    assert not any("Encoders page" in w.value for w in at.warning)
+
+
+def test_selected_drawing_can_be_enlarged(models: list[str]) -> None:
+    at = latent_page()
+    at.session_state["latent_selection_nb201"] = ["6111", "17"]
+    run(at)
+    assert drawings(at) == 2
+    at.button(key="latent_enlarge_6111").click()
+    run(at)
+    assert drawings(at) == 3  # the enlarged one, with its downloads, in a dialog
+    assert {b.proto.label for b in at.get("download_button")} >= {"SVG", "PDF", "PNG"}

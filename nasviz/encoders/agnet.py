@@ -36,7 +36,7 @@ from __future__ import annotations
 import copy
 import io
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -488,10 +488,12 @@ def rank_weights(scores: Sequence[float], k: float = 1e-3) -> np.ndarray:
 
 def weighted_retrain(model: AGNetModel, graphs: AGNetGraphs, cells: Sequence[Any], scores: Sequence[float], epochs: int,
                      seed: int, alpha: float = 0.9, k: float = 1e-3, batch_size: int = 32, learning_rate: float = 2e-4,
-                     predictor_lr: float = 1e-3, steps_per_epoch: int | None = None) -> dict[str, float]:
+                     predictor_lr: float = 1e-3, steps_per_epoch: int | None = None,
+                     progress: Callable[[int, int], None] | None = None) -> dict[str, float]:
     """Fine-tune generator and surrogate on evaluated ``cells`` (higher ``scores`` better): batches are drawn
     with the rank weights, the loss is ``(1 - alpha) * recon(G(z), cell) + alpha * MSE(P(vector(cell)), y)``
-    with y the min-max normalised score. Returns the last epoch's mean losses."""
+    with y the min-max normalised score; ``progress(done, total)`` is called after each optimiser step.
+    Returns the last epoch's mean losses."""
     if len(cells) == 0:
         raise ConfigError("weighted retraining needs evaluated cells")
     y = np.asarray(scores, dtype=np.float64)
@@ -509,6 +511,7 @@ def weighted_retrain(model: AGNetModel, graphs: AGNetGraphs, cells: Sequence[Any
                                   {"params": model.surrogate.parameters(), "lr": predictor_lr}])
     steps = steps_per_epoch or max(1, (len(cells) + batch_size - 1) // batch_size)
     last = {"recon": 0.0, "mse": 0.0}
+    done = 0
     model.train()
     for _ in range(epochs):
         sums = {"recon": 0.0, "mse": 0.0}
@@ -524,6 +527,9 @@ def weighted_retrain(model: AGNetModel, graphs: AGNetGraphs, cells: Sequence[Any
             optimizer.step()
             sums["recon"] += recon.item() / steps
             sums["mse"] += mse.item() / steps
+            done += 1
+            if progress is not None:
+                progress(done, epochs * steps)
         last = sums
     model.eval()
     return last
@@ -671,7 +677,8 @@ def generated_distribution(encoder: AGNetEncoder, n: int = 1000, seed: int = 0) 
 
 def retraining_shift(encoder: AGNetEncoder, cells: Sequence[Any], scores: Sequence[float], accuracy: dict[str, float],
                      samples: int = 1000, epochs: int = 15, seed: int = 0, alpha: float = 0.9, k: float = 1e-3,
-                     steps_per_epoch: int | None = 20, learning_rate: float = 1e-3) -> dict[str, Any]:
+                     steps_per_epoch: int | None = 20, learning_rate: float = 1e-3,
+                     progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """How weighted retraining shifts the generated distribution towards good cells: retrain a copy of the
     generator on ``cells`` with ``scores`` and compare ``accuracy`` (id -> value) of the valid samples before
     and after. The encoder itself is not changed. Returns before/after accuracy arrays and their means."""
@@ -681,7 +688,7 @@ def retraining_shift(encoder: AGNetEncoder, cells: Sequence[Any], scores: Sequen
     after_model = copy.deepcopy(encoder.model)
     _seed(seed, 0)
     losses = weighted_retrain(after_model, encoder.graphs, cells, scores, epochs, seed, alpha=alpha, k=k,
-                              steps_per_epoch=steps_per_epoch, learning_rate=learning_rate)
+                              steps_per_epoch=steps_per_epoch, learning_rate=learning_rate, progress=progress)
     after = AGNetEncoder(encoder.space, after_model, encoder.manifest)
     out: dict[str, Any] = {"epochs": epochs, "alpha": alpha, "k": k, "learning_rate": learning_rate, "losses": losses,
                            "num_training_cells": len(cells)}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,12 +56,15 @@ def model_file_stamp(space: str, encoder: str, filename: str = "embeddings.npz")
 
 
 def available_encoders(space: str) -> list[str]:
-    """Names of encoders with a trained model for ``space`` (user's or shipped)."""
+    """Names of encoders with a trained model for ``space`` (user's or shipped): folders whose model
+    (:func:`find_model_dir`, the user's first) holds an ``embeddings.npz``. Other model folders under
+    ``models/<space>/`` (NAT policies: ``policy.npz``, no embeddings) are not encoders and are not listed."""
     names: set[str] = set()
     for root in (home_dir() / "models" / space, MODELS_DIR / space):
         if root.is_dir():
             names.update(p.name for p in root.iterdir() if (p / "manifest.json").exists())
-    return sorted(names)
+    return sorted(n for n in names if (directory := find_model_dir(space, n)) is not None
+                  and (directory / "embeddings.npz").is_file())
 
 
 @dataclass
@@ -110,11 +114,19 @@ class EmbeddingSet:
             raise DataError(f"no embeddings at {path}")
         try:
             with np.load(path, allow_pickle=False) as data:
+                if not hasattr(data, "files"):
+                    raise ValueError("a single array, not an .npz archive")
                 cell_ids, vectors = _unpack_ids(data), data["vectors"]
                 cell_arrays = {k: data[k] for k in data.files if k.startswith(CELL_ARRAY_PREFIX)}
             manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-        except (OSError, ValueError, KeyError) as exc:
-            raise DataError(f"corrupt embeddings file {path}: {exc}") from None
+            if vectors.ndim != 2 or vectors.dtype.kind not in "fiu":
+                raise ValueError(f"vectors must be a numeric n x d array, got {vectors.dtype} of shape {vectors.shape}")
+            if not isinstance(manifest, dict):
+                raise ValueError(f"{manifest_path.name} is not a JSON object")
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            detail = "not a NumPy .npz archive" if "pickled" in str(exc) else str(exc)
+            raise DataError(f"corrupt embeddings file {path}: {detail} (retrain the encoder, or delete the "
+                            "folder to use the shipped model)") from None
         out = cls(manifest.get("space", directory.parent.name), manifest.get("encoder", directory.name),
                   cell_ids, vectors.astype(np.float32), manifest, cell_arrays)
         out.register_cells()

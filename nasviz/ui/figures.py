@@ -1,55 +1,78 @@
-"""Plotly figures on pages, with PNG/SVG/PDF (optional paper preset) and CSV downloads via :mod:`nasviz.export`."""
+"""Plotly figures on pages, with PNG/SVG/PDF (optional paper preset) and CSV downloads via :mod:`nasviz.export`.
+
+Images are rendered only when asked: a format's button renders it (with a progress bar; this process's shared
+Kaleido browser makes each render a second or two, also for a 15,625-point map) and then offers the file. The
+panel is a fragment, so rendering reruns the panel only, never the page or the map around it.
+"""
 
 from __future__ import annotations
 
-from functools import lru_cache
+import hashlib
 from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 import streamlit as st
 
 from nasviz.export import MIME_TYPES, apply_paper_style, figure_bytes, figure_csv, find_browser
 
 WIDTH_CHOICES = {"as shown": None, "single column (3.5 in)": "single", "double column (7.16 in)": "double"}
+IMAGE_FORMATS = ("png", "svg", "pdf")
+#: rendered images kept per session (a 15,625-point map's PNG is ~2 MB)
+MAX_RENDERED = 6
 
 
-@lru_cache(maxsize=64)
-def _export(fig_json: str, fmt: str, width: str | None, serif: bool) -> bytes:
-    fig = pio.from_json(fig_json)
+def render_image(fig: go.Figure, fmt: str, width: str | None, serif: bool, progress: Any = None) -> bytes:
+    """``fig`` as ``fmt`` bytes, as shown or in the paper preset ``width`` (``progress(fraction, text)``)."""
     if width is not None:
         fig = apply_paper_style(fig, width=width, serif=serif)
-    return figure_bytes(fig, fmt)
+    return figure_bytes(fig, fmt, progress=progress)
+
+
+def figure_digest(fig: go.Figure) -> str:
+    """A short fingerprint of what ``fig`` shows (a rendered file belongs to one figure)."""
+    return hashlib.sha1(fig.to_json().encode()).hexdigest()[:16]
 
 
 def figure_downloads(fig: go.Figure, file_stem: str, data: pd.DataFrame | None = None, key: str | None = None) -> None:
-    """Download buttons for ``fig``: PNG, SVG and PDF (as shown or in the paper preset) and the CSV
-    of its data (``data`` when given, else its traces). Images are rendered only when clicked."""
+    """Render-then-download buttons for ``fig``: PNG, SVG and PDF (as shown or in the paper preset), and the
+    CSV of its data (``data`` when given, else its traces). Nothing is rendered until a button is clicked."""
     key = key or f"fig_{file_stem}"
     with st.expander("Download figure", icon=":material/download:"):
-        choice = st.radio("Size", list(WIDTH_CHOICES), key=f"{key}_width", horizontal=True)
-        serif = st.checkbox("Serif font (paper preset)", key=f"{key}_serif")
-        width = WIDTH_CHOICES[choice]
-        browser = find_browser()
-        columns = st.columns(4)
-        for column, fmt in zip(columns, ("png", "svg", "pdf"), strict=False):
-            column.download_button(
-                fmt.upper(), data=_lazy_image(fig, fmt, width, serif), file_name=f"{file_stem}.{fmt}", mime=MIME_TYPES[fmt],
-                key=f"{key}_{fmt}", on_click="ignore", disabled=browser is None,
-            )
-        columns[3].download_button("CSV", data=_lazy_csv(fig, data), file_name=f"{file_stem}.csv", mime="text/csv",
-                                   key=f"{key}_csv", on_click="ignore")
-        if browser is None:
-            st.caption("Image export needs Chrome/Chromium (`apt-get install chromium`); CSV works without it.")
+        _download_panel(fig, file_stem, data, key)
 
 
-def _lazy_image(fig: go.Figure, fmt: str, width: str | None, serif: bool) -> Any:
-    """A callable that renders the image only when its button is clicked."""
-    def render() -> bytes:
-        return _export(fig.to_json(), fmt, width, serif)
-
-    return render
+@st.fragment
+def _download_panel(fig: go.Figure, file_stem: str, data: pd.DataFrame | None, key: str) -> None:
+    choice = st.radio("Size", list(WIDTH_CHOICES), key=f"{key}_width", horizontal=True)
+    serif = st.checkbox("Serif font (paper preset)", key=f"{key}_serif")
+    width = WIDTH_CHOICES[choice]
+    browser = find_browser()
+    store_key = f"{key}_rendered"
+    rendered: dict[tuple[str, str | None, bool], tuple[str, bytes]] = st.session_state.setdefault(store_key, {})
+    digest = figure_digest(fig) if rendered else None
+    columns = st.columns(4)
+    for column, fmt in zip(columns, IMAGE_FORMATS, strict=False):
+        slot = (fmt, width, serif)
+        place = column.empty()  # the render button, replaced by the download once rendered
+        if (slot not in rendered or rendered[slot][0] != digest) and place.button(
+                f"Render {fmt.upper()}", key=f"{key}_{fmt}_render", disabled=browser is None, icon=":material/image:",
+                help="Render the figure, then download it."):
+            bar = st.progress(0.0, text=f"Rendering the {fmt.upper()}...")
+            image = render_image(fig, fmt, width, serif, progress=lambda f, t, bar=bar: bar.progress(min(f, 1.0), text=t))
+            bar.empty()
+            digest = digest or figure_digest(fig)
+            while len(rendered) >= MAX_RENDERED:
+                rendered.pop(next(iter(rendered)))
+            rendered[slot] = (digest, image)
+        if slot in rendered and rendered[slot][0] == digest:
+            place.download_button(fmt.upper(), data=rendered[slot][1], file_name=f"{file_stem}.{fmt}",
+                                  mime=MIME_TYPES[fmt], key=f"{key}_{fmt}", on_click="ignore",
+                                  icon=":material/download:", type="primary")
+    columns[3].download_button("CSV", data=_lazy_csv(fig, data), file_name=f"{file_stem}.csv", mime="text/csv",
+                               key=f"{key}_csv", on_click="ignore")
+    if browser is None:
+        st.caption("Image export needs Chrome/Chromium (`apt-get install chromium`); CSV works without it.")
 
 
 def _lazy_csv(fig: go.Figure, data: pd.DataFrame | None) -> Any:

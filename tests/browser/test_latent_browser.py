@@ -81,6 +81,7 @@ def test_click_a_point_then_walk_from_it(streamlit_server: str, latent_encoder: 
     page.wait_for_function("() => { const gd = document.querySelector('.js-plotly-plot');"
                            " return gd && gd._fullData && gd._fullData.some(t => t.name === 'cells'); }")
     page.wait_for_timeout(500)  # let plotly finish its first draw before clicking
+    chart.scroll_into_view_if_needed()  # the colour and selection controls sit above the map
     point = page.evaluate(_POINT_JS)
     assert point is not None, "no selectable trace in the map"
     page.mouse.click(point["x"], point["y"])
@@ -95,4 +96,23 @@ def test_click_a_point_then_walk_from_it(streamlit_server: str, latent_encoder: 
     expect(page.get_by_role("textbox", name="Start cell")).to_have_value(point["id"], timeout=WAIT_MS)
     expect(page.locator(".nasviz-cell-drawing svg")).to_have_count(16, timeout=WAIT_MS)  # start + 15 steps
     expect(page.locator('[data-testid="stPlotlyChart"]').first).to_be_visible(timeout=WAIT_MS)
+    assert page.locator("[data-testid='stException']").count() == 0
+
+
+@pytest.mark.browser
+def test_every_start_cell_edit_takes(streamlit_server: str, latent_encoder: str, page) -> None:
+    """Issue 18: typing a start cell used to snap back to the previous one every other edit."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{streamlit_server}/Neighbour_Walk")
+    page.get_by_role("heading", name="Neighbour Walk").wait_for()
+    field = page.get_by_role("textbox", name="Start cell")
+    expect(page.locator(".nasviz-cell-drawing svg").first).to_be_visible(timeout=WAIT_MS)
+    for start in ("6111", "17", "100"):
+        field.fill(start)
+        field.press("Enter")
+        expect(page.get_by_text(f"step 0: cell {start}", exact=False).first).to_be_visible(timeout=WAIT_MS)
+        page.wait_for_timeout(1500)  # a revert would come with the next message
+        expect(field).to_have_value(start)
+        expect(page.get_by_text(f"step 0: cell {start}", exact=False).first).to_be_visible()
     assert page.locator("[data-testid='stException']").count() == 0
