@@ -1,7 +1,8 @@
-"""nasviz dashboard: the home page and the navigation to every page in ``pages/``.
+"""nasviz dashboard: the home page and the navigation to every page in ``views/``.
 
-Run with ``streamlit run app.py``. Pages are discovered from ``pages/<n>_<Title>.py`` (ordered by
-``n``), so a new page needs no registration here; each page is a thin view over ``nasviz``.
+Run with ``streamlit run app.py``. Pages are discovered from ``views/<n>_<Title>.py`` (ordered by ``n``), so a new
+page needs no registration here; each page is a thin view over ``nasviz``. The folder is not called ``pages/``:
+Streamlit runs a ``pages/`` script directly on a deep link (``/Search``), bypassing this navigation.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from nasviz.ui import setup_page, show_data_status
 from nasviz.ui.guard import guarded
 from nasviz.ui.page import available_spaces, show_import_hints, show_shipped_models
 
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+PAGES_DIR = Path(__file__).resolve().parent / "views"
 
 
 def page_title(path: Path) -> str:
@@ -39,7 +40,7 @@ def home() -> None:
     )
     st.subheader("Pages")
     for path in page_files():
-        st.page_link(f"pages/{path.name}", label=page_title(path), icon=":material/arrow_forward:")
+        st.page_link(f"views/{path.name}", label=page_title(path), icon=":material/arrow_forward:")
     if not page_files():
         st.info("No pages are installed.")
     st.subheader("Search spaces")
@@ -59,6 +60,6 @@ def home() -> None:
 
 navigation = st.navigation(
     [st.Page(home, title="Home", icon=":material/home:", default=True)]
-    + [st.Page(f"pages/{path.name}", title=page_title(path)) for path in page_files()]
+    + [st.Page(f"views/{path.name}", title=page_title(path)) for path in page_files()]
 )
 guarded(navigation.run)

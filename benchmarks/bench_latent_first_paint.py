@@ -9,7 +9,7 @@ CIFAR-10/100 accuracies and pixel3 latency as the benchmark table (otherwise the
 Measured, each in a fresh Python process so no in-process cache helps:
 1. backend assembly of the first paint: load embeddings, look up the cached projection, assemble the map
    frame (labels + colour and hover metrics), build the Plotly figure and serialise it (target <= 3 s);
-2. an AppTest run of ``pages/2_Latent_Space.py`` (the whole page script, Streamlit caches cold) in a fresh
+2. an AppTest run of ``views/2_Latent_Space.py`` (the whole page script, Streamlit caches cold) in a fresh
    process (imports included) and in one that has imported the modules a running server has loaded (target
    <= 3 s), then a rerun (Streamlit caches warm: another user, or a rerun);
 3. a 15-step nearest-unvisited-neighbour walk over all 15,625 embeddings with metric lookups
@@ -146,7 +146,7 @@ def main() -> int:
             method = "pca"
             projection.get_projection("nb201", args.encoder, "pca")
         backend = run_python(BACKEND, args.encoder, method)
-        page = str(ROOT / "pages" / "2_Latent_Space.py")
+        page = str(ROOT / "views" / "2_Latent_Space.py")
         apptest = run_python(APPTEST, page, args.encoder, method, "fresh")
         served = run_python(APPTEST, page, args.encoder, method, "preload")
         apptest["served_first_run_s"] = served["first_run_s"]

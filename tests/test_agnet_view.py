@@ -19,8 +19,8 @@ from nasviz.encoders.store import EmbeddingSet, find_model_dir, user_model_dir, 
 from nasviz.spaces.nb201 import OPS, cell_from_index
 
 ROOT = Path(__file__).resolve().parents[1]
-LATENT = str(ROOT / "pages" / "2_Latent_Space.py")
-WALK = str(ROOT / "pages" / "3_Neighbour_Walk.py")
+LATENT = str(ROOT / "views" / "2_Latent_Space.py")
+WALK = str(ROOT / "views" / "3_Neighbour_Walk.py")
 ACC_KEY = "accuracy/cifar10/test/200ep"
 
 pytestmark = pytest.mark.skipif(find_model_dir("nb201", "agnet") is None, reason="no shipped AG-Net model for nb201")

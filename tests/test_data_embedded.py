@@ -200,7 +200,7 @@ def test_latent_maps_can_colour_by_accuracy_with_nothing_imported() -> None:
 def test_search_page_offers_a_search_with_nothing_imported() -> None:
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_file(str(ROOT / "pages" / "4_Search.py"), default_timeout=90).run()
+    at = AppTest.from_file(str(ROOT / "views" / "4_Search.py"), default_timeout=90).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not any("No benchmark table" in w.value for w in at.warning)
     assert at.selectbox(key="search_space").value == "nb201"

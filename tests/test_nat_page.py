@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from nasviz.nat.rules import NULL, SKIP
 from nasviz.nat.store import find_policy_dir
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "5_NAT.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "views" / "5_NAT.py")
 
 
 def _metric(at: AppTest, label: str) -> str:

@@ -14,7 +14,7 @@ from nasviz.ui.explorer import recommended_import
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
-PAGE = str(ROOT / "pages" / "1_Cell_Explorer.py")
+PAGE = str(ROOT / "views" / "1_Cell_Explorer.py")
 NB201_A = "|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|"
 
 
@@ -52,7 +52,7 @@ def test_home_page_lists_pages_and_data() -> None:
     links = [link.proto.page for link in at.get("page_link")]
     assert "Cell_Explorer" in links
     assert not at.error
-    at.switch_page("pages/1_Cell_Explorer.py").run()  # st.navigation routes to the page
+    at.switch_page("views/1_Cell_Explorer.py").run()  # st.navigation routes to the page
     assert not at.exception and at.title[0].value == "Cell Explorer"
 
 

@@ -28,7 +28,7 @@ from nasviz.search_jobs import (
 )
 from nasviz.ui.explorer import recommended_import
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "4_Search.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "views" / "4_Search.py")
 REPORTED = "accuracy/cifar10/test/200ep"
 
 

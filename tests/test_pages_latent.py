@@ -15,8 +15,8 @@ from nasviz.encoders.store import EmbeddingSet, user_model_dir, write_manifest
 from nasviz.spaces.nb201 import OPS, cell_from_index
 
 ROOT = Path(__file__).resolve().parents[1]
-LATENT = str(ROOT / "pages" / "2_Latent_Space.py")
-WALK = str(ROOT / "pages" / "3_Neighbour_Walk.py")
+LATENT = str(ROOT / "views" / "2_Latent_Space.py")
+WALK = str(ROOT / "views" / "3_Neighbour_Walk.py")
 N_CELLS = 1500
 
 

@@ -1,4 +1,4 @@
-"""Backend of the NAT page (pages/5_NAT.py): cell choices, the editing state (actions with undo), comparison rows, exports."""
+"""Backend of the NAT page (views/5_NAT.py): cell choices, the editing state (actions with undo), comparison rows, exports."""
 
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ from nasviz.walk import cell_for_id
 
 MAX_DRAWINGS = 8
 MAX_TYPED_IDS = 500
-WALK_PAGE = "pages/3_Neighbour_Walk.py"
+WALK_PAGE = "views/3_Neighbour_Walk.py"
 #: the selection of a space's maps (plain key: kept across pages; the Neighbour Walk offers it as start cells)
 SELECTION = "latent_selection_{space}"
 GENERATION = "latent_selection_generation"
