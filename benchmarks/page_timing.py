@@ -104,12 +104,6 @@ def wait_idle(page: Any, started: float, done: Callable[[], bool] | None = None,
         page.wait_for_timeout(25)
 
 
-def timed(page: Any, action: Callable[[], None], done: Callable[[], bool] | None = None) -> float:
-    started = time.monotonic()
-    action()
-    return wait_idle(page, started, done)
-
-
 def summary(times: list[float]) -> dict[str, float]:
     return {"median_s": round(statistics.median(times), 3), "min_s": round(min(times), 3),
             "max_s": round(max(times), 3), "n": len(times)}
