@@ -9,7 +9,8 @@ on ``/_stcore/health`` and measures, each ``--repeats`` times (median reported):
 - first paint of Latent Space: navigation until the map's points are drawn (target <= 3 s);
 - recolour: choosing another "Colour by" until the map shows the new colour bar and the run ends (<= 1 s);
 - click: clicking a point until its drawing ("cell <id>") is shown (<= 1 s);
-- box select: a box drag over the map until the selected cells' drawings change (<= 1 s);
+- box select: a box drag over the map until the selected cells' drawings change (<= 1 s); lasso select: the same
+  with a lasso drawn around a region (<= 1 s);
 - walk start: typing a new start cell on Neighbour Walk until the walk from it is drawn (<= 1 s);
 - static export of the 15,625-point arch2vec map as PDF, SVG (<= 3 s) and PNG (<= 5 s), as the page renders it,
   after the shared Kaleido browser is opened (its start is reported once).
@@ -37,7 +38,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("NASVIZ_CHROMIUM", "/usr/bin/chromium")
-TARGETS_S = {"first_paint": 3.0, "recolour": 1.0, "click": 1.0, "box_select": 1.0, "walk_start": 1.0,
+TARGETS_S = {"first_paint": 3.0, "recolour": 1.0, "click": 1.0, "box_select": 1.0, "lasso_select": 1.0, "walk_start": 1.0,
              "export_renderer_start": 10.0, "export_pdf": 3.0, "export_svg": 3.0, "export_png": 5.0}
 
 _MAP_READY = ("() => { const gd = document.querySelector('[data-testid=\"stPlotlyChart\"] .js-plotly-plot');"
@@ -208,6 +209,21 @@ def measure(url: str, repeats: int) -> dict[str, list[float]]:
 
             before = first_drawing(page)
             times["box_select"].append(timed(page, "box_select", drag, lambda b=before: drawing_changed(page, b)))
+        for i in range(repeats):
+            scroll_to_map(page)
+            page.locator('[data-testid="stPlotlyChart"] .modebar-btn[data-title="Lasso Select"]').first.click()
+            geo = page.evaluate(_POINT, 0.0)
+            cx, cy = geo["left"] + geo["w"] * (0.35 + 0.08 * i), geo["top"] + geo["h"] * (0.4 + 0.1 * (i % 2))
+            page.mouse.move(cx, cy)
+
+            def lasso(cx: float = cx, cy: float = cy) -> None:  # a closed pentagon around (cx, cy)
+                page.mouse.down()
+                for dx, dy in ((50, 0), (70, 50), (20, 90), (-30, 60), (-10, 10), (0, 0)):
+                    page.mouse.move(cx + dx, cy + dy, steps=3)
+                page.mouse.up()
+
+            before = first_drawing(page)
+            times["lasso_select"].append(timed(page, "lasso_select", lasso, lambda b=before: drawing_changed(page, b)))
         page.goto(f"{url}/Neighbour_Walk")
         page.locator(".nasviz-cell-drawing svg").first.wait_for()
         wait_idle(page)
