@@ -22,15 +22,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from page_timing import start_server, stop_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("NASVIZ_CHROMIUM", "/usr/bin/chromium")
@@ -40,38 +41,6 @@ TARGET_INTERACTION_S = 1.0
 NB201_CELLS = ["|nor_conv_3x3~0|+|skip_connect~0|none~1|+|avg_pool_3x3~0|nor_conv_1x1~1|nor_conv_3x3~2|",
                "|nor_conv_1x1~0|+|nor_conv_3x3~0|skip_connect~1|+|avg_pool_3x3~0|none~1|nor_conv_3x3~2|",
                "|avg_pool_3x3~0|+|nor_conv_1x1~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"]
-
-
-def start_server(root: Path, port: int, home: Path) -> subprocess.Popen:
-    env = {**os.environ, "NASVIZ_HOME": str(home), "PYTHONPATH": str(root)}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
-               "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
-    log = open(home / "streamlit.log", "wb")  # noqa: SIM115 - kept open for the server's lifetime
-    process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"streamlit exited with {process.returncode}; see {home / 'streamlit.log'}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.3)
-    stop_server(process)
-    raise SystemExit("streamlit did not become healthy within 90 s")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    """Stop the server we started (its own process group), and only it."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 def import_table(home: Path) -> bool:
@@ -223,7 +192,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="nasviz_bench_pages_") as tmp:
         home = Path(tmp)
         with_table = import_table(home)
-        process = start_server(args.root.resolve(), args.port, home)
+        process, _ = start_server(home, port=args.port, root=args.root.resolve())
         try:
             results = bench(f"http://127.0.0.1:{args.port}", args.repeats, with_table)
         finally:

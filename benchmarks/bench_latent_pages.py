@@ -25,16 +25,16 @@ import argparse
 import csv
 import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from page_timing import start_server, stop_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("NASVIZ_CHROMIUM", "/usr/bin/chromium")
@@ -82,38 +82,6 @@ def prepare_home(home: Path, data: Path | None) -> str:
     save_table(build_table("nb201", cell_ids=[r["index"] for r in rows], metrics=list(specs.values()),
                            columns={s.key: [float(r[c]) for r in rows] for c, s in specs.items()}))
     return f"benchmark table from {csv_path} (3 metrics)"
-
-
-def start_server(home: Path, port: int) -> subprocess.Popen:
-    env = {**os.environ, "NASVIZ_HOME": str(home),
-           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
-               "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
-    log = open(home / "streamlit.log", "wb")  # noqa: SIM115 - kept open for the server's lifetime
-    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"streamlit exited ({process.returncode}); see {home / 'streamlit.log'}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return process
-        except OSError:
-            time.sleep(0.3)
-    stop_server(process)
-    raise SystemExit("streamlit did not become healthy within 90 s")
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 #: seconds until the script run ended (Streamlit's running indicator gone), beside the times until the result shows
@@ -285,7 +253,7 @@ def main() -> int:
         note = prepare_home(Path(tmp), data)
         times: dict[str, list[float]] = {}
         if args.only != "export":
-            server = start_server(Path(tmp), args.port)
+            server, _ = start_server(Path(tmp), port=args.port)
             try:
                 times.update(measure(f"http://127.0.0.1:{args.port}", args.repeats))
             finally:

@@ -34,38 +34,50 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def start_server(home: Path, port: int | None = None, root: Path = PROJECT_ROOT,
+                 env_extra: dict[str, str] | None = None, timeout_s: float = 120) -> tuple[subprocess.Popen, str]:
+    """``streamlit run app.py`` from ``root`` on a loopback port with its own NASVIZ_HOME, once healthy: (process, url)."""
+    port = port or free_port()
+    env = {**os.environ, "NASVIZ_HOME": str(home), **(env_extra or {})}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
+               "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none", "--server.runOnSave", "false"]
+    with open(home / "streamlit.log", "wb") as log:
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None or time.monotonic() > deadline:
+            stop_server(process)
+            raise SystemExit(f"streamlit did not become healthy on {url}; see {home / 'streamlit.log'}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
+                return process, url
+        except OSError:
+            time.sleep(0.3)
+
+
+def stop_server(process: subprocess.Popen) -> None:
+    """Stop the server we started (its own process group), and only it."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+
+
 @contextmanager
 def streamlit_server(home: Path, env_extra: dict[str, str] | None = None) -> Iterator[str]:
-    """``streamlit run app.py`` on a free loopback port with its own NASVIZ_HOME; stopped (its process group) on exit."""
-    port = free_port()
-    env = {**os.environ, "NASVIZ_HOME": str(home), **(env_extra or {})}
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true", "--server.address",
-               "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none"]
-    log = open(home / "streamlit.log", "wb")  # noqa: SIM115 - closed below
-    process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    """:func:`start_server` as a context: yields the URL, stops the server on exit."""
+    process, url = start_server(home, env_extra=env_extra)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start; see {home / 'streamlit.log'}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.3)
         yield url
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-        log.close()
+        stop_server(process)
 
 
 @contextmanager

@@ -9,39 +9,15 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = os.environ.get("NASVIZ_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from conftest import CHROMIUM, CHROMIUM_ARGS, PROJECT_ROOT, free_port, stop, wait_healthy  # noqa: E402
+
 WAIT_MS = 120_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_healthy(url: str, process: subprocess.Popen, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"setup.sh run exited with status {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError(f"no answer on {url}/_stcore/health within {timeout_s:.0f} s")
 
 
 def run_search(url: str, budget: int, max_latency: float) -> dict:
@@ -89,7 +65,7 @@ def main() -> int:
                                    start_new_session=True)
     started = time.monotonic()
     try:
-        wait_healthy(url, process)
+        wait_healthy(url, process, 180)
         seen = {"server_start_s": round(time.monotonic() - started, 1)}
         seen.update(run_search(url, budget, max_latency))
         seen["total_s"] = round(time.monotonic() - started, 1)
@@ -98,12 +74,7 @@ def main() -> int:
         print(json.dumps({"error": f"{type(exc).__name__}: {exc}", "log": tail}))
         return 1
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        stop(process)
     print(json.dumps(seen))
     return 0
 
