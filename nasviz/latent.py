@@ -559,3 +559,16 @@ def walk_drawing(space: SearchSpace | str, cells: Sequence[Any], captions: Seque
     for sub in reversed(blocks):
         dot.subgraph(sub)
     return dot.pipe(format=fmt)
+
+
+def no_encoder_hint(space: SearchSpace) -> str:
+    """What to do when ``space`` has no trained encoder: the training command, or why there is none."""
+    try:
+        from nasviz.encoders.base import get_codec
+
+        get_codec(space.name)
+    except (ConfigError, ImportError) as exc:
+        return f"No encoder embeds {space.title} cells ({exc}): choose another search space."
+    return (f"No trained encoder for {space.title} yet. Train one with "
+            f"`nasviz encoders train arch2vec --space {space.name}` (`nasviz encoders list --space {space.name}` "
+            "shows which are trained).")

@@ -14,7 +14,7 @@ from streamlit.errors import StreamlitAPIException
 
 from nasviz import agnet_view, latent, projection
 from nasviz.encoders.store import EmbeddingSet, available_encoders, find_model_dir, model_file_stamp
-from nasviz.errors import ConfigError, NasvizError
+from nasviz.errors import NasvizError
 from nasviz.spaces import SearchSpace
 from nasviz.ui import setup_page, show_cell_drawing, show_figure, space_selector
 from nasviz.ui.guard import guarded, md_escape
@@ -126,19 +126,6 @@ def show_job_progress(job: projection.ProjectionJob) -> None:
                                                  "when it is done."))
 
     poll()
-
-
-def no_encoder_hint(space: SearchSpace) -> str:
-    """What to do when ``space`` has no trained encoder: the training command, or why there is none."""
-    try:
-        from nasviz.encoders.base import get_codec
-
-        get_codec(space.name)
-    except (ConfigError, ImportError) as exc:
-        return f"No encoder embeds {space.title} cells ({exc}): choose another search space."
-    return (f"No trained encoder for {space.title} yet. Train one with "
-            f"`nasviz encoders train arch2vec --space {space.name}` (`nasviz encoders list --space {space.name}` "
-            "shows which are trained).")
 
 
 # ---- selection by id -------------------------------------------------------------------------------
@@ -468,7 +455,7 @@ def main() -> None:
     space = space_selector(key="space")
     encoders = available_encoders(space.name)
     if not encoders:
-        st.warning(no_encoder_hint(space))
+        st.warning(latent.no_encoder_hint(space))
         return
     controls = st.columns([2, 2, 3])
     default_encoder = encoders.index("arch2vec") if "arch2vec" in encoders else 0

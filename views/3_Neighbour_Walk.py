@@ -13,7 +13,7 @@ import streamlit as st
 
 from nasviz import agnet_view, latent
 from nasviz.encoders.store import EmbeddingSet, available_encoders, find_model_dir, model_file_stamp
-from nasviz.errors import ConfigError, NasvizError
+from nasviz.errors import NasvizError
 from nasviz.spaces import SearchSpace
 from nasviz.ui import setup_page, show_cell_drawing, show_figure, space_selector
 from nasviz.ui.guard import guarded, md_escape, show_error
@@ -163,18 +163,6 @@ def has_decoder(name: str) -> bool:
         return False
 
 
-def no_encoder_hint(space: SearchSpace) -> str:
-    """What to do when ``space`` has no trained encoder: the training command, or why there is none."""
-    try:
-        from nasviz.encoders.base import get_codec
-
-        get_codec(space.name)
-    except (ConfigError, ImportError) as exc:
-        return f"No encoder embeds {space.title} cells ({exc}): choose another search space."
-    return (f"No trained encoder for {space.title} yet. Train one with "
-            f"`nasviz encoders train arch2vec --space {space.name}`.")
-
-
 # ---- the walk (a fragment: a new start or step count reruns only this) ---------------------------------
 
 def show_walk(space: SearchSpace, walk: Walk, metric_text: str, per_row: int) -> None:
@@ -282,7 +270,7 @@ def main() -> None:
     space = space_selector(key="space")
     encoders = available_encoders(space.name)
     if not encoders:
-        st.warning(no_encoder_hint(space))
+        st.warning(latent.no_encoder_hint(space))
         return
     encoder_key = f"walk_encoder_{space.name}"
     if st.session_state.get(encoder_key) not in encoders:
