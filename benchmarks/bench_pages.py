@@ -39,8 +39,9 @@ PAINTED: dict[str, str] = {
     "Latent_Space": _PLOT_DRAWN,
     "Neighbour_Walk": _PLOT_DRAWN,
     "Search": "() => [...document.querySelectorAll('h3')].some(h => h.innerText.includes('New search'))",
-    "NAT": "() => !!document.querySelector('[data-testid=\"stBidiComponentIsolated\"] svg')",
 }
+#: painted conditions that need Playwright's locators (they see into the NAT editor's shadow root)
+PAINTED_LOCATORS: dict[str, str] = {"NAT": "[data-testid='stBidiComponentIsolated'] svg"}
 _EXCEPTIONS = "() => document.querySelectorAll('[data-testid=\"stException\"]').length"
 
 
@@ -48,8 +49,14 @@ def first_paint(page: Any, url: str, path: str) -> float:
     started = time.monotonic()
     page.goto(f"{url}/{path}")
     page.locator("h1").first.wait_for()
-    painted = PAINTED.get(path)
-    elapsed = wait_idle(page, started, lambda: page.evaluate(painted) if painted else True)
+    painted, locator = PAINTED.get(path), PAINTED_LOCATORS.get(path)
+
+    def done() -> bool:
+        if locator:
+            return page.locator(locator).count() > 0
+        return bool(page.evaluate(painted)) if painted else True
+
+    elapsed = wait_idle(page, started, done)
     if page.evaluate(_EXCEPTIONS):
         raise RuntimeError(f"page {path or 'Home'} shows a traceback")
     return elapsed
