@@ -476,3 +476,23 @@ def test_selected_drawing_can_be_enlarged(models: list[str]) -> None:
     run(at)
     assert drawings(at) == 3  # the enlarged one, with its downloads, in a dialog
     assert {b.proto.label for b in at.get("download_button")} >= {"SVG", "PDF", "PNG"}
+
+
+def test_an_embeddings_zip_bomb_is_refused_before_inflating(tmp_path: Path) -> None:
+    """A small embeddings.npz whose member inflates past the limit is a DataError naming the file, read no further."""
+    import zipfile
+
+    from nasviz.encoders import store
+    from nasviz.errors import DataError
+
+    folder = tmp_path / "nb201" / "bomb"
+    folder.mkdir(parents=True)
+    header = ("{'descr': '<f4', 'fortran_order': False, 'shape': (281600000,), }".ljust(117) + "\n").encode()
+    with zipfile.ZipFile(folder / "embeddings.npz", "w", compression=zipfile.ZIP_DEFLATED) as archive, \
+            archive.open("vectors.npy", "w", force_zip64=True) as member:
+        member.write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header)
+        block = bytes(1 << 20)
+        for _ in range(1100):  # a valid 1.1 GB float32 array of zeros, about 1 MB on disk
+            member.write(block)
+    with pytest.raises(DataError, match="embeddings.npz: .*refused before inflating"):
+        store.EmbeddingSet.load(folder)

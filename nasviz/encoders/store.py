@@ -23,8 +23,12 @@ from typing import Any
 import numpy as np
 
 from nasviz.errors import DataError, NasvizError
-from nasviz.fileio import atomic_write_bytes
+from nasviz.fileio import atomic_write_bytes, check_zip_members, load_json_capped
 from nasviz.paths import MODELS_DIR, home_dir
+
+#: what an encoder folder may hold (the shipped ones: at most 5 MB of embeddings, a few KB of manifest)
+MAX_EMBEDDINGS_BYTES = 1 << 30
+MAX_MANIFEST_BYTES = 1 << 20
 
 #: embeddings.npz arrays named so hold cells (see EmbeddingSet.cell_arrays)
 CELL_ARRAY_PREFIX = "cells_"
@@ -113,12 +117,17 @@ class EmbeddingSet:
         if not path.exists():
             raise DataError(f"no embeddings at {path}")
         try:
+            check_zip_members(path, MAX_EMBEDDINGS_BYTES)  # a zip bomb is refused before NumPy inflates it
+        except DataError as exc:
+            raise DataError(f"corrupt embeddings file {path}: {str(exc).removeprefix(f'{path}: ')} (retrain the "
+                            "encoder, or delete the folder to use the shipped model)") from None
+        try:
             with np.load(path, allow_pickle=False) as data:
                 if not hasattr(data, "files"):
                     raise ValueError("a single array, not an .npz archive")
                 cell_ids, vectors = _unpack_ids(data), data["vectors"]
                 cell_arrays = {k: data[k] for k in data.files if k.startswith(CELL_ARRAY_PREFIX)}
-            manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+            manifest = load_json_capped(manifest_path, MAX_MANIFEST_BYTES, "encoder manifest") if manifest_path.exists() else {}
             if vectors.ndim != 2 or vectors.dtype.kind not in "fiu":
                 raise ValueError(f"vectors must be a numeric n x d array, got {vectors.dtype} of shape {vectors.shape}")
             if not isinstance(manifest, dict):
