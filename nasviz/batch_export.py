@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -135,7 +136,10 @@ def export_latent(space: str, encoder: str, out: Path, *, method: str = "tsne", 
     title = latent.projection_title(space, encoder, method)
     if view == "points":
         marker = 2.0 if options.width == "single" else 3.0 if options.width == "double" else 4.0
-        fig = latent.map_figure(frame, key, title=title, labels={key: label}, marker_size=marker)
+        higher = next((c.higher_is_better for c in latent.metric_choices(space) if c.key == key), False)
+        values = frame[key].to_numpy(dtype=float) if key in frame else np.array([])
+        fig = latent.map_figure(frame, key, title=title, labels={key: label}, marker_size=marker,
+                                color_range=latent.robust_range(values, higher))  # the page's default range
         data = frame
     else:
         fig, binned = latent.density_figure(frame, key, bins=bins, title=title, label=label)

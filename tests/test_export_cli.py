@@ -126,3 +126,25 @@ def test_l2_edit_and_run_figures(tmp_path: Path) -> None:
     assert len(table) == 2 and sorted(table["runs"]) == [1, 2]  # the constrained run is its own group
     curves = pd.read_csv(tmp_path / "cmp.csv")
     assert curves["query"].max() == 12 and (tmp_path / "cmp.svg").read_text().lstrip().startswith("<svg")
+
+
+def test_latent_export_uses_the_pages_default_colour_range(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Like the Latent Space page, an accuracy map leaves the failed cells (~10 %) out of its colour range."""
+    import nasviz.batch_export as batch_export
+    from nasviz import latent
+
+    seen: dict = {}
+    real = latent.map_figure
+
+    def spy(frame, key, **kwargs):  # noqa: ANN001, ANN003, ANN202
+        seen.update(kwargs, frame=frame, key=key)
+        return real(frame, key, **kwargs)
+
+    monkeypatch.setattr(latent, "map_figure", spy)
+    monkeypatch.setattr(batch_export, "write_figure", lambda *args, **kwargs: [])
+    batch_export.export_latent("nb201", "arch2vec", tmp_path / "map.pdf", method="pca",
+                               color="accuracy/cifar10/test/200ep")
+    values = seen["frame"]["accuracy/cifar10/test/200ep"].to_numpy()
+    low, high = seen["color_range"]
+    assert seen["color_range"] == latent.robust_range(values, True)
+    assert values.min() < 11 and low > 60 and high == values.max()
