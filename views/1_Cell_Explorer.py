@@ -68,7 +68,9 @@ def show_table_metrics(space: SearchSpace, cell: Any) -> None:
         return
     if rows:
         st.dataframe(rows, hide_index=True, width="stretch", key="cell_table_metrics",
-                     column_config={"key": st.column_config.TextColumn("key", width="small")})
+                     column_order=["value", "metric", "key"],  # the value first: long labels push it off a narrow column
+                     column_config={"value": st.column_config.NumberColumn("value", width="small", format="%.4g"),
+                                    "key": st.column_config.TextColumn("key", width="small")})
     st.caption(md_escape(note))
     if command:
         st.code(command, language="bash")
