@@ -16,8 +16,7 @@ fast start (rounds of 8) with AG-Net's rounds of 16 later (what it measured: doc
 
 The generator and surrogate are tiny (node states of 32): every round runs with one torch thread
 (:class:`~nasviz.search.base.RoundStrategy`), which is faster than two and does not slow down when the cores are shared
-(a 192-query NB201 run: about 45 s of CPU with one thread; with the default threads on a busy machine
-the spinning threads made it several times slower).
+(timings: docs/search-nb201.md).
 """
 
 from __future__ import annotations
