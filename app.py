@@ -20,7 +20,7 @@ PAGES_DIR = Path(__file__).resolve().parent / "views"
 
 
 def page_title(path: Path) -> str:
-    """"3_NAT_Studio.py" -> "NAT Studio"."""
+    """"3_Neighbour_Walk.py" -> "Neighbour Walk"."""
     return re.sub(r"^\d+_", "", path.stem).replace("_", " ")
 
 

@@ -1,4 +1,4 @@
-"""AG-Net on the Latent Space page (issue 5, part 4), without Streamlit.
+"""AG-Net on the Latent Space page, without Streamlit.
 
 AG-Net has no encoder, so its generated cells are shown on the map of another encoder (e.g. arch2vec): cells
 are generated with the shipped AG-Net, looked up by cell id in that map's 2-D coordinates, and drawn over the
@@ -12,12 +12,7 @@ generator on a small seeded set of evaluated cells and returns the accuracy of g
 - :func:`z_interpolation`: an interpolation walk in z (Neighbour Walk page): every point's decode, invalid ones
   flagged, edit distance to the previous valid decode, how much the soft graph moved and the true metric.
 
-Why the z walk looks the way it does: the generator is trained by reconstruction against cells drawn
-independently of z (paper and official code), so its soft output hardly depends on z (the type probabilities
-move by ~1e-3 along a path). With a fixed final-sampling noise the walk therefore stays on one cell; the argmax
-decode does change, because the most likely types of a node are nearly tied (``margin`` near 0), so the
-changes show where those ties flip, not a learned semantic axis. Endpoints are drawn from U(-3, 3)^32, the
-prior of the paper's search, and chosen so that their decodes differ.
+Why the z walk stays on nearly one cell, and what its changes show: docs/agnet.md.
 """
 
 from __future__ import annotations

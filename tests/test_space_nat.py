@@ -63,6 +63,9 @@ def test_round_trips_both_numberings() -> None:
     assert nat["edges"][0] == ["null", 0, 2] and nat["indexing"] == "nat"
     assert SPACE.parse(nat) == cell
     assert nat_cell_from_json({"edges": nat["edges"], "concat": [5]}, indexing="nat") == cell
+    canonical = nat_cell_to_json(cell, "canonical")  # the default numbering, named explicitly
+    assert canonical == SPACE.to_json(cell) and "indexing" not in canonical
+    assert SPACE.parse({**VGG_JSON, "indexing": "canonical"}) == cell
     assert SPACE.parse_text(SPACE.cell_id(cell)) == cell
     for name, preset in preset_cells().items():
         assert SPACE.parse_text(SPACE.cell_id(preset)) == preset, name

@@ -9,8 +9,7 @@
 - uniqueness: distinct decoded cells (strict, constrained: the space's cell ids, NB201 = 15,625 cells) or
   graphs (paper: adjacency + ops, so wrong adjacencies count as new graphs) among the valid ones. For cells,
   ``uniqueness_bound`` is the most any decoder can expect for that many valid samples (uniform draws over the
-  space): NB201 with 7,941 valid samples (the paper's 79.41 %) allows at most 78.4 %, so the paper's 98.72 %
-  can only be reached by counting graphs that are not cells (its check ignores the adjacency and node 1);
+  space; what it means for the paper's figures: docs/arch2vec.md);
 - predictive power: Gaussian process on 250 sampled embeddings predicting accuracy, RMSE and Pearson r
   on the cells with accuracy > 0.8, over 10 seeds (hyper-parameters by marginal likelihood over a grid);
 - L2 distance in the embedding space per edit-distance bucket (paper figure 3).

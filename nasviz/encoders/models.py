@@ -7,9 +7,7 @@
   arch2vec encoder with each GIN layer replaced by a GCN layer (4 GCN layers of 128, BatchNorm, ReLU, then
   per-node linear heads for mu and log sigma), so that the comparison isolates the aggregation scheme.
   Kipf's original design (one GCN layer, then GCN heads: ``gcn_heads="gcn"``, ``num_layers=1``) averages
-  each node's latent with its neighbours'; on NB201, whose node DAG is the same for every cell, the linear
-  op decoder and the inner-product decoder then cannot tell the nodes apart and no held-out cell is
-  reconstructed exactly (0 %, against 98-99 % in the paper; 95.7 % of node ops, 75.7 % of adjacency entries).
+  each node's latent with its neighbours', which cannot tell NB201's nodes apart (docs/arch2vec.md).
 
 The encoder sees the adjacency made bidirectional (``A + triu(A, 1)^T``); the decoder reconstructs the
 directed upper triangle. With ``node_position`` the encoder input is each node's op one-hot followed by a one-hot of

@@ -5,13 +5,8 @@ seeded 70/30 train/validation split, the NB201 network at C=8 with 1 cell per st
 SGD (batch 32, lr 0.05, Nesterov momentum, cosine schedule). Training is single-threaded and
 seeded, so the same seed gives the same accuracy. The value is the validation accuracy in percent.
 
-Why one epoch: digits are easy, so longer training saturates every non-degenerate cell at 95-99 %
-and the ranking becomes noise (4 epochs: Spearman 0.08 with NB201 CIFAR-10 200-epoch accuracy on
-60 cells). After one epoch the accuracy still reflects how fast a cell learns; on 30 cells it did as
-well as 3 epochs with 2-3 cells per stage at three times the cost. Measured over 200 random NB201
-cells (``benchmarks/bench_evaluators.py``): Spearman 0.28, about 1.1 CPU-seconds per cell. This is a
-weak proxy (the parameter count alone reaches 0.77 on the same cells): use it to check that a cell
-trains, or for spaces and cells without a benchmark table, not as a stand-in for CIFAR-10 accuracy.
+It is a weak proxy: use it to check that a cell trains, or for spaces and cells without a benchmark table, not as a
+stand-in for CIFAR-10 accuracy (why one epoch, and how it ranks NB201 cells: docs/live-evaluation.md).
 """
 
 from __future__ import annotations

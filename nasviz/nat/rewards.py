@@ -24,7 +24,7 @@ import numpy as np
 from nasviz.errors import ConfigError, DataError
 from nasviz.fileio import atomic_write_bytes
 
-#: the issue's training and evaluation metrics on NB201
+#: NAT's training signal and evaluation metric on NB201 (docs/nat.md)
 NB201_TRAIN_METRIC = "accuracy/cifar10/valid/12ep"
 NB201_EVAL_METRIC = "accuracy/cifar10/test/200ep"
 

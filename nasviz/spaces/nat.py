@@ -7,9 +7,9 @@ this). Hand-crafted cells with single-input nodes (VGG, ResNet) get explicit ``n
 
 **Numbering.** Two conventions:
 
-- *JSON / issue convention* (the canonical JSON, used in every message): inputs are ``-2`` (c_{k-2}) and
-  ``-1`` (c_{k-1}); intermediate nodes are ``0, 1, 2, ...``. ``{"edges": [["conv_3x3", -1, 0], ["null", -2, 0], ...],
-  "output": "concat", "concat": [3]}``.
+- *canonical convention* (the JSON's default, ``"indexing": "canonical"``, used in every message): inputs are
+  ``-2`` (c_{k-2}) and ``-1`` (c_{k-1}); intermediate nodes are ``0, 1, 2, ...``.
+  ``{"edges": [["conv_3x3", -1, 0], ["null", -2, 0], ...], "output": "concat", "concat": [3]}``.
 - *NAT-code convention* (``"indexing": "nat"`` in the JSON, or ``indexing="nat"``): inputs are ``0`` and ``1``,
   intermediate nodes ``2, 3, ...`` as in DARTS genotypes and the NAT code. :class:`NatCell` stores this one.
 
@@ -59,7 +59,7 @@ NAT_OPS: tuple[str, ...] = ("max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep
 #: the ops random cells are drawn from by default (real architectures have no null edge)
 SAMPLE_OPS: tuple[str, ...] = NAT_OPS[:-1]
 OUTPUT_MODES = ("concat", "loose_end")
-Indexing = Literal["issue", "nat"]
+Indexing = Literal["canonical", "nat"]
 PRESETS_ASSET = ASSETS_DIR / "nat_cells.json"
 DEFAULT_NODES = 4
 
@@ -74,7 +74,7 @@ NAO_OPS: dict[int, tuple[str, str | None]] = {
 
 
 def node_label(node: int) -> str:
-    """A node in the issue convention: -2, -1 for the inputs, 0.. for intermediate nodes."""
+    """A node in the canonical convention: -2, -1 for the inputs, 0.. for intermediate nodes."""
     return str(node - 2)
 
 
@@ -137,18 +137,18 @@ class NatCell:
 # ---- JSON and string formats -------------------------------------------------------------
 
 def nat_cell_from_json(obj: Any, indexing: Indexing | None = None) -> NatCell:
-    """A cell from its JSON value. ``indexing`` ("issue": -2/-1/0.., "nat": 0/1/2..) overrides the ``"indexing"`` key."""
+    """A cell from its JSON value. ``indexing`` ("canonical": -2/-1/0.., "nat": 0/1/2..) overrides the ``"indexing"`` key."""
     if isinstance(obj, list):
         obj = {"edges": obj}
     if not isinstance(obj, dict):
         raise CellError(f'a NAT cell is a JSON object {{"edges": [[op, from, to], ...]}}, got {type(obj).__name__}')
     if "edges" not in obj:
         raise CellError(f'a NAT cell needs an "edges" field; got fields {", ".join(map(str, obj)) or "none"}')
-    indexing = indexing or obj.get("indexing", "issue")
-    if indexing not in ("issue", "nat"):
-        raise CellError(f'unknown indexing {indexing!r}: use "issue" (inputs -2, -1, nodes 0..) '
+    indexing = indexing or obj.get("indexing", "canonical")
+    if indexing not in ("canonical", "nat"):
+        raise CellError(f'unknown indexing {indexing!r}: use "canonical" (inputs -2, -1, nodes 0..) '
                         f'or "nat" (inputs 0, 1, nodes 2..)')
-    shift = 2 if indexing == "issue" else 0
+    shift = 2 if indexing == "canonical" else 0
     edges = obj["edges"]
     if not isinstance(edges, list):
         raise CellError(f'"edges" must be a list of [op, from, to], got {type(edges).__name__}')
@@ -170,8 +170,8 @@ def nat_cell_from_json(obj: Any, indexing: Indexing | None = None) -> NatCell:
     return NatCell(tuple(parsed), output, concat)
 
 
-def nat_cell_to_json(cell: NatCell, indexing: Indexing = "issue") -> dict[str, Any]:
-    shift = 2 if indexing == "issue" else 0
+def nat_cell_to_json(cell: NatCell, indexing: Indexing = "canonical") -> dict[str, Any]:
+    shift = 2 if indexing == "canonical" else 0
     out: dict[str, Any] = {"edges": [[op, src - shift, dst - shift] for op, src, dst in cell.edges], "output": cell.output}
     if cell.concat is not None:
         out["concat"] = [c - shift for c in cell.concat]
@@ -181,7 +181,7 @@ def nat_cell_to_json(cell: NatCell, indexing: Indexing = "issue") -> dict[str, A
 
 
 def nat_cell_to_string(cell: NatCell) -> str:
-    """Canonical id in issue numbering: ``|op~from|op~from|+|...|;out=concat`` (or ``out=loose_end``, ``out=0,3``)."""
+    """Canonical id (inputs -2, -1; nodes 0..): ``|op~from|op~from|+|...|;out=concat`` (or ``out=loose_end``, ``out=0,3``)."""
     nodes = []
     for node in cell.nodes:
         nodes.append("|".join(f"{op}~{node_label(src)}" for op, src in cell.inputs_of(node)))
@@ -228,7 +228,7 @@ def _edge_text(edge: Edge) -> str:
 
 
 def check_nat_cell(cell: NatCell) -> Validity:
-    """Validity with the reason (messages use the issue numbering: inputs -2, -1, nodes 0..)."""
+    """Validity with the reason (messages use the canonical numbering: inputs -2, -1, nodes 0..)."""
     if not cell.edges:
         return Validity.invalid("the cell has no edges: it needs at least one intermediate node with two inputs")
     for edge in cell.edges:
@@ -440,7 +440,7 @@ def nat_cells_from_nao(arch: str | list[int]) -> tuple[NatCell, NatCell]:
 # ---- presets -------------------------------------------------------------------------------
 
 def _chain(nulls: list[int], skips: dict[int, int]) -> list[list[Any]]:
-    """A chain of 4 conv_3x3 nodes (issue numbering): node t = conv_3x3(t-1) + (skip from skips[t] | null from nulls[t])."""
+    """A chain of 4 conv_3x3 nodes (canonical numbering): node t = conv_3x3(t-1) + (skip from skips[t] | null from nulls[t])."""
     edges: list[list[Any]] = []
     for t in range(4):
         edges.append(["conv_3x3", t - 1 if t else -1, t])
@@ -475,7 +475,7 @@ def build_preset_asset() -> dict[str, Any]:
             continue
         for which, cell in (("normal", normal), ("reduce", reduce)):
             cells[f"{short}_{which}"] = {**nat_cell_to_json(cell), "source": sources[name]}
-    asset = {"format": 'NAT cells, issue numbering: edges [op, from, to] with inputs -2 = c_{k-2}, -1 = c_{k-1}, '
+    asset = {"format": 'NAT cells, canonical numbering: edges [op, from, to] with inputs -2 = c_{k-2}, -1 = c_{k-1}, '
                        'intermediate nodes 0..; output "concat" (nodes in "concat", default all) or "loose_end"',
              "cells": cells, "skipped": skipped}
     PRESETS_ASSET.write_text(json.dumps(asset, indent=1) + "\n")
@@ -537,7 +537,7 @@ class NatSpace(SearchSpace[NatCell]):
                     '(inputs -2, -1, nodes 0..; "indexing": "nat" for 0/1-based), the id "|op~from|op~from|+|...|;out=concat", '
                     'or a DARTS genotype (its normal cell)')
 
-    def __init__(self, indexing: Indexing = "issue") -> None:
+    def __init__(self, indexing: Indexing = "canonical") -> None:
         self.indexing = indexing
 
     def parse(self, obj: Any, indexing: Indexing | None = None) -> NatCell:

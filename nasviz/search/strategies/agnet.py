@@ -12,13 +12,11 @@ penalty).
 ``late_after`` N > 0 adds a late phase: from the first round after N queries the loop restarts from a fresh copy of
 the pre-trained generator (``late_restart``; it is retrained on every query so far, as each round does) and goes on with
 rounds of ``late_round_size`` and ``late_epochs`` retraining epochs. ``agnet-8`` with ``late_after=100`` combines its
-fast start (rounds of 8) with AG-Net's rounds of 16 later: on NB201, two seeds of 20 whose rounds of 8 stalled on a
-high-signal, lower-accuracy cell reached the optimum after the restart (benchmarks/results/search_nb201.md).
+fast start (rounds of 8) with AG-Net's rounds of 16 later (what it measured: docs/search-nb201.md).
 
 The generator and surrogate are tiny (node states of 32): every round runs with one torch thread
 (:class:`~nasviz.search.base.RoundStrategy`), which is faster than two and does not slow down when the cores are shared
-(a 192-query NB201 run: about 45 s of CPU with one thread; with the default threads on a busy machine
-the spinning threads made it several times slower).
+(timings: docs/search-nb201.md).
 """
 
 from __future__ import annotations

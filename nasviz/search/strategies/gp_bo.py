@@ -14,10 +14,8 @@ of the cell's graph, so the model sees which ops act in series.
 Under a latency constraint a second GP models the latency and the acquisition is constrained EI,
 ``EI * P(latency <= L)`` (Gardner et al., 2014); before any feasible cell is seen it is
 ``P(latency <= L)`` alone. ``latency_model``: the latency GP models log-latencies (default) or raw
-latencies; on NB201/Pixel 3 raw latencies are closer to additive over the ops, while log-latencies are
-dominated by the near-zero latencies of cut-off cells (fitted on 100 random cells, the Brier score of
-``latency <= 6 ms`` is 0.06 raw against 0.12 log). ``min_feasible_probability`` > 0 skips candidates
-whose ``P(latency <= L)`` is below it unless none reaches it (0.5 raises the feasibility ratio a lot but
+latencies (raw ones are closer to additive over the ops: docs/search-nb201.md). ``min_feasible_probability`` > 0 skips
+candidates whose ``P(latency <= L)`` is below it unless none reaches it (0.5 raises the feasibility ratio a lot but
 loses accuracy at tight limits); ``min_feasible_probability_until`` = N > 0 applies that threshold only while fewer
 than N cells are observed, then plain constrained EI scores every candidate. With Joint=1 the regression target is
 AG-Net's joint rank score.
@@ -31,18 +29,16 @@ Two encodings build knowledge of dead code into the models (both default to ``"c
 (:meth:`~nasviz.search.moves.SpaceMoves.functional_cell`: ops that cannot influence the output become ``none``), so
 cells that compute the same function share one encoding. ``latency_encoding="executed"`` gives the latency GP the
 cell's one-hot plus the one-hot of the ops a graph compiler still executes
-(:meth:`~nasviz.search.moves.SpaceMoves.executed_cell`: ops whose result never reaches the output are dropped). On
-NB201/Pixel 3 the measured latencies follow that rule: a cell whose node 2 does not reach the output costs no more than
-the same cell without node 2's input ops. The plain one-hot GP, fitted on 150 random cells, over-predicts the latency of
-the L = 8 ms constrained optimum (7.05 ms) at 10.5 ms.
+(:meth:`~nasviz.search.moves.SpaceMoves.executed_cell`: ops whose result never reaches the output are dropped), as
+measured latencies on NB201/Pixel 3 do.
 
 ``dead_code_encodings_below`` = f > 0 picks those two encodings for tight limits automatically. At the first model fit
 a latency GP (the setting's latency model, on the plain one-hot) is fitted to the initial random sample alone, and the
 mean of ``P(latency <= L)`` over the candidate cells estimates the share of feasible cells. Below f the run uses
 ``signal_encoding="functional"`` and ``latency_encoding="executed"`` from then on; otherwise it keeps the settings.
 The decision (estimate, encodings) is :attr:`GPBO.encoding_decision`; it depends only on the initial sample, so a
-resumed run takes the same one. Tight limits are met mostly by cells with dead code (on NB201/Pixel 3, 95 % of the
-cells under 2 ms against 40 % of all cells), which the plain one-hot models poorly.
+resumed run takes the same one. Tight limits are met mostly by cells with dead code, which the plain one-hot models
+poorly; the figures behind every setting are in docs/search-nb201.md.
 """
 
 from __future__ import annotations
