@@ -9,6 +9,7 @@ type (evaluator specs) are read by :func:`literal_value`.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -178,7 +179,7 @@ def resolve_settings(fields: Sequence[Setting], given: Mapping[str, Any], owner:
     unknown = sorted(set(given) - set(by_name))
     if unknown:
         raise ConfigError(f"unknown setting(s) {', '.join(unknown)} for {owner}; known: {', '.join(by_name) or 'none'}")
-    return {field.name: field.convert(given[field.name], owner) if field.name in given else field.default
+    return {field.name: field.convert(given[field.name], owner) if field.name in given else copy.copy(field.default)
             for field in fields}
 
 

@@ -52,9 +52,9 @@ class SearchContext:
 
 
 def parse_settings(items: Sequence[str] | None) -> dict[str, str]:
-    """``KEY=VALUE`` strategy settings (CLI ``--set``, one per line on the Search page) as text: each value is
-    converted by the type its strategy declares when the strategy is built (:meth:`Strategy.resolve_settings`).
-    Blank items are skipped; an item without ``=`` is a ConfigError."""
+    """``KEY=VALUE`` strategy settings (CLI ``--set``) as text: each value is converted by the type its strategy
+    declares when the strategy is built (:meth:`Strategy.resolve_settings`). Blank items are skipped; an item without
+    ``=`` is a ConfigError. The one reader of such text (:func:`nasviz.settings.parse_assignments`)."""
     return parse_assignments(items)
 
 
