@@ -290,6 +290,7 @@ def test_page_preset_selector_fills_the_widgets_and_the_run_records_it(nb201_hom
     assert setting(at, "number_input", "gp-bo", "min_feasible_probability_until").value == 96
     assert setting(at, "number_input", "gp-bo", "dead_code_encodings_below").value == pytest.approx(0.1)
     assert any("Pixel 3" in plain(c.value) and "Source: " in plain(c.value) for c in at.caption)  # its figures
+    assert any("meant for a latency limit" in i.value for i in at.info)
     at.radio(key="search_constraint").set_value("latency").run()
     at.selectbox(key="search_device_nb201").set_value("pixel3").run()
     at.number_input(key="search_latency_nb201_pixel3").set_value(4.0)

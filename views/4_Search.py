@@ -10,7 +10,7 @@ import streamlit as st
 
 from nasviz.data import available_tables, load_table, table_path
 from nasviz.errors import DataError, NasvizError
-from nasviz.search import RunStore, SearchConfig, strategy_names
+from nasviz.search import RunStore, SearchConfig, get_preset, strategy_names
 from nasviz.search.objective import default_metrics, latency_feasibility, latency_key_for
 from nasviz.search.store import default_store_path
 from nasviz.search_figures import comparison_figure, metric_label
@@ -147,6 +147,9 @@ def new_search_form(job: Any) -> None:
     device, max_latency, joint, feasibility = None, None, 0, None
     if constraint == "latency":
         device, max_latency, joint, feasibility = latency_controls(space, table, dataset, columns)
+    elif preset is not None and get_preset(preset).constrained:
+        st.info(f"The preset {preset} is meant for a latency limit (Constraint: latency); without one most of its "
+                "settings have no effect.")
 
     with st.expander(f"Settings of {algo}" + (f" (preset {preset})" if preset else ""), expanded=preset is not None):
         setting_widgets(algo, preset)
