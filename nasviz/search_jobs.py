@@ -78,7 +78,8 @@ class SearchJob:
 
     def label(self) -> str:
         seeds = ", ".join(map(str, self.seeds))
-        return f"job {self.id}: {self.config.algo} on {self.config.space}/{self.config.dataset}, seeds {seeds} ({self.status})"
+        name = f"{self.config.preset} ({self.config.algo})" if self.config.preset else self.config.algo
+        return f"job {self.id}: {name} on {self.config.space}/{self.config.dataset}, seeds {seeds} ({self.status})"
 
 
 _JOBS: dict[int, SearchJob] = {}

@@ -143,7 +143,7 @@ def test_real_process_prints_no_traceback(tmp_path):
 
 @pytest.mark.parametrize(("args", "message"), [
     (["search", "--algo", "re", "--set", "population_size=1e309"], "(not finite)"),
-    (["search", "--algo", "re", "--set", "population_size=" + "[" * 3000], "must be a number"),
+    (["search", "--algo", "re", "--set", "population_size=" + "[" * 3000], "must be an integer in [2, 100000]"),
     (["cells", "sample", "-s", "nb201", "-n", "1000000000"], "less than or equal to"),
     (["nat", "evaluate", "--cells", "100000000"], "between 1 and 3,125"),
     (["encoders", "evaluate", "arch2vec", "--seeds", "10000000"], "less than or equal to 1000"),

@@ -244,23 +244,76 @@ def test_feasibility_per_iteration_or_per_window(nb201_home: Path) -> None:
     assert batched["ratio"].tolist() == pytest.approx([1.0, 4 / 16])
 
 
-def test_page_strategy_settings_reach_the_run_and_bad_ones_are_reported(nb201_home: Path) -> None:
+def setting(at: AppTest, kind: str, algo: str, name: str):  # noqa: ANN201 - an AppTest widget
+    return getattr(at, kind)(key=f"search_setting_{algo}_{name}")
+
+
+def test_page_strategy_settings_are_typed_widgets_that_reach_the_run(nb201_home: Path) -> None:
     at = run_page()
+    assert not at.text_area  # no free text box: one widget per declared setting
     at.selectbox(key="search_algo").set_value("re").run()
+    population = setting(at, "number_input", "re", "population_size")
+    assert (population.value, population.min, population.max) == (20, 2, 100_000)
+    assert setting(at, "selectbox", "re", "infeasible_order").options == ["agnet", "violation"]
     at.number_input(key="search_budget").set_value(25)
-    at.text_area(key="search_settings_re").input("population_size=abc")
+    population.set_value(10)
+    setting(at, "number_input", "re", "sample_size").set_value(15)
     at.button(key="search_start").click().run()
-    assert at.error and "population_size" in errors(at)[0] and "a number" in errors(at)[0]
-    at.text_area(key="search_settings_re").input("population_size")
-    at.button(key="search_start").click().run()
-    assert at.error and "KEY=VALUE" in errors(at)[0]
+    assert at.error and "1 <= sample_size <= population_size, got 10 and 15" in errors(at)[0]
     assert RunStore().list_runs() == []
-    at.text_area(key="search_settings_re").input("population_size=10\n\nsample_size=5")
+    setting(at, "number_input", "re", "sample_size").set_value(4)
+    at.run()
+    assert any("nasviz search --algo re --set population_size=10 --set sample_size=4" in c.value for c in at.code)
     at.button(key="search_start").click().run()
     assert not at.error
     list_jobs()[0].thread.join(60)
     info = RunStore().list_runs()[0]
-    assert info.config["settings"] == {"population_size": 10, "sample_size": 5} and info.queries == 25
+    assert info.config["settings"] == {"population_size": 10, "sample_size": 4} and info.queries == 25  # changed ones
+    assert info.config["preset"] is None and info.config["strategy"]["settings"]["mutation_tries"] == 100
+    # a list setting is text, converted (and checked) by its declared type at Start
+    at.selectbox(key="search_algo").set_value("gp-bo").run()
+    assert setting(at, "toggle", "gp-bo", "skip_degenerate").value is False
+    assert setting(at, "selectbox", "gp-bo", "latency_model").options == ["log", "raw"]
+    setting(at, "text_input", "gp-bo", "linear_weights").input("0, 2")
+    at.button(key="search_start").click().run()
+    assert at.error and errors(at)[-1].startswith("Cannot start the search: strategy gp-bo: setting linear_weights "
+                                                  "must be a list of numbers")
+    assert len(RunStore().list_runs()) == 1
+
+
+def test_page_preset_selector_fills_the_widgets_and_the_run_records_it(nb201_home: Path) -> None:
+    at = run_page()
+    at.selectbox(key="search_preset").set_value("gp-bo-constrained").run()
+    assert not at.exception and at.selectbox(key="search_algo").value == "gp-bo"
+    assert setting(at, "toggle", "gp-bo", "skip_degenerate").value is True
+    assert setting(at, "selectbox", "gp-bo", "latency_model").value == "raw"
+    assert setting(at, "number_input", "gp-bo", "min_feasible_probability_until").value == 96
+    assert setting(at, "number_input", "gp-bo", "dead_code_encodings_below").value == pytest.approx(0.1)
+    assert any("Pixel 3" in plain(c.value) and "Source: " in plain(c.value) for c in at.caption)  # its figures
+    assert any("meant for a latency limit" in i.value for i in at.info)
+    at.radio(key="search_constraint").set_value("latency").run()
+    at.selectbox(key="search_device_nb201").set_value("pixel3").run()
+    at.number_input(key="search_latency_nb201_pixel3").set_value(4.0)
+    at.number_input(key="search_budget").set_value(18)
+    setting(at, "number_input", "gp-bo", "min_feasible_probability_until").set_value(50)
+    at.button(key="search_start").click().run()
+    assert not at.exception and not at.error, errors(at)
+    list_jobs()[0].thread.join(120)
+    info = RunStore().list_runs()[0]
+    assert info.strategy == "gp-bo-constrained" and info.config["preset"] == "gp-bo-constrained"
+    assert info.config["settings"] == {"latency_model": "raw", "min_feasible_probability": 0.5, "skip_degenerate": True,
+                                       "min_feasible_probability_until": 50, "dead_code_encodings_below": 0.1}
+    assert info.queries == 18
+    # another strategy: the preset selector goes back to none; choosing none again restores the defaults
+    at.selectbox(key="search_algo").set_value("agnet").run()
+    assert at.selectbox(key="search_preset").value == "none"
+    at.selectbox(key="search_preset").set_value("agnet-8-late").run()
+    assert at.selectbox(key="search_algo").value == "agnet"
+    assert setting(at, "number_input", "agnet", "late_after").value == 100
+    assert setting(at, "number_input", "agnet", "round_size").value == 8
+    at.selectbox(key="search_preset").set_value("none").run()
+    assert setting(at, "number_input", "agnet", "late_after").value == 0
+    assert setting(at, "number_input", "agnet", "round_size").value == 16
 
 
 # ---- hostile input and broken files (issue 18) -----------------------------------------------------

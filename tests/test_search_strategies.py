@@ -250,14 +250,16 @@ def test_gp_rbf_kernel_and_unknown_kernel():
 
 def test_setting_of_the_wrong_kind_fails_before_the_run():
     from nasviz.errors import ConfigError
-    from nasviz.search.base import check_setting_type
+    from nasviz.search.base import strategy_class
 
-    check_setting_type("gp-bo", "xi", 1, 0.0)  # an int where the default is a float is a number
-    check_setting_type("gp-bo", "linear_weights", [0.0, 0.5], [0.0, 0.25])
-    for value, default, kind in (("abc", 0.0, "a number"), (True, 16, "a number"), (3, "log", "text"),
-                                 (0.5, [0.0], "a list"), (1, False, "true or false")):
-        with pytest.raises(ConfigError, match=f"must be {kind}"):
-            check_setting_type("gp-bo", "key", value, default)
+    gp = strategy_class("gp-bo")
+    settings = gp.resolve_settings({"xi": 1, "linear_weights": [0, 0.5]})  # an int where a float is declared: a number
+    assert settings["xi"] == 1.0 and isinstance(settings["xi"], float) and settings["linear_weights"] == [0.0, 0.5]
+    for key, value, kind in (("xi", "abc", "a number"), ("initial_samples", True, "an integer"),
+                             ("features", 3, "one of onehot, paths, arch2vec"), ("linear_weights", 0.5, "a list"),
+                             ("skip_degenerate", 1, "true or false")):
+        with pytest.raises(ConfigError, match=f"strategy gp-bo: setting {key} must be {kind}"):
+            gp.resolve_settings({key: value})
 
 
 def test_gp_bo_skip_degenerate_never_proposes_a_cut_off_cell():

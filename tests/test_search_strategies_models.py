@@ -77,13 +77,30 @@ def test_model_strategy_same_seed_same_queries(algo: str) -> None:
     assert len(set(first)) == budget
 
 
-def test_agnet_8_is_agnet_with_rounds_of_8() -> None:
-    from nasviz.search import strategy_class, strategy_names
+def test_agnet_8_is_a_preset_of_agnet_with_rounds_of_8() -> None:
+    from nasviz.search import get_preset, resolve_strategy, strategy_class, strategy_names
 
-    assert "agnet-8" in strategy_names()
-    cls, base = strategy_class("agnet-8"), strategy_class("agnet")
-    assert issubclass(cls, base)
-    assert cls.defaults == {**base.defaults, "round_size": 8, "retrain_epochs": 8}
+    assert "agnet-8" not in strategy_names()  # no subclass any more: a preset, and `--algo agnet-8` still resolves
+    preset = get_preset("agnet-8")
+    assert preset.strategy == "agnet" and dict(preset.settings) == {"round_size": 8, "retrain_epochs": 8}
+    resolved = resolve_strategy("agnet-8")
+    assert (resolved.strategy, resolved.preset) == ("agnet", "agnet-8")
+    assert resolved.settings == {**strategy_class("agnet").defaults, "round_size": 8, "retrain_epochs": 8}
+
+
+def test_agnet_8_preset_alias_and_flags_ask_the_same_cells() -> None:
+    """``--preset agnet-8``, ``--algo agnet-8`` and ``--algo agnet --set round_size=8 --set retrain_epochs=8``: one run."""
+    _needs_model("agnet")
+    small = {"initial_samples": 8, "candidates": 30, "max_batches": 2}
+    configs = [SearchConfig(preset="agnet-8", budget=16, seed=2, settings=dict(small)),
+               SearchConfig(algo="agnet-8", budget=16, seed=2, settings=dict(small)),
+               SearchConfig(algo="agnet", budget=16, seed=2, settings={**small, "round_size": 8, "retrain_epochs": 8})]
+    queried = []
+    for config in configs:
+        runner = SearchRunner(config, objective=FunctionObjective("nb201", score), store=RunStore())
+        queried.append([r.cell_id for r in runner.store.queries(runner.run().run_id)])
+    assert queried[0] == queried[1] == queried[2] and len(set(queried[0])) == 16
+    assert [info.strategy for info in RunStore().list_runs()] == ["agnet", "agnet-8", "agnet-8"]  # newest first
 
 
 def test_agnet_late_phase_restarts_the_generator_with_longer_rounds() -> None:

@@ -3,7 +3,6 @@ compare strategies over seeds."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -11,7 +10,7 @@ import streamlit as st
 
 from nasviz.data import available_tables, load_table, table_path
 from nasviz.errors import DataError, NasvizError
-from nasviz.search import RunStore, SearchConfig, parse_settings, strategy_class, strategy_names
+from nasviz.search import RunStore, SearchConfig, get_preset, strategy_names
 from nasviz.search.objective import default_metrics, latency_feasibility, latency_key_for
 from nasviz.search.store import default_store_path
 from nasviz.search_figures import comparison_figure, metric_label
@@ -33,7 +32,19 @@ from nasviz.spaces import get_space
 from nasviz.ui import setup_page, show_figure
 from nasviz.ui.explorer import recommended_import
 from nasviz.ui.guard import guarded, md_escape
-from nasviz.ui.search import check_seed_text, download_row, run_label, show_live_job, show_run
+from nasviz.ui.search import (
+    check_seed_text,
+    chosen_preset,
+    chosen_settings,
+    cli_equivalent,
+    download_row,
+    preset_selector,
+    run_label,
+    setting_widgets,
+    show_live_job,
+    show_run,
+    strategy_selector,
+)
 
 CLI_EXAMPLE = "nasviz search --space nb201 --algo re --budget 100 --seeds 3"
 
@@ -115,9 +126,10 @@ def new_search_form(job: Any) -> None:
     default_dataset = get_space(space).default_dataset
     dataset = c2.selectbox("Dataset", datasets, index=datasets.index(default_dataset) if default_dataset in datasets else 0,
                            key=f"search_dataset_{space}")
-    strategies = list(strategy_names())
-    algo = c3.selectbox("Strategy", strategies, index=strategies.index("re") if "re" in strategies else 0,
-                        key="search_algo")
+    algo = strategy_selector(c3, list(strategy_names()))
+    p1, p2 = st.columns([1, 2])
+    preset_selector(p1, p2)
+    preset = chosen_preset(algo)
     try:
         default_signal, default_reported, protocol_note = default_metrics(table, dataset)
     except NasvizError as exc:
@@ -135,12 +147,19 @@ def new_search_form(job: Any) -> None:
     device, max_latency, joint, feasibility = None, None, 0, None
     if constraint == "latency":
         device, max_latency, joint, feasibility = latency_controls(space, table, dataset, columns)
+    elif preset is not None and get_preset(preset).constrained:
+        st.info(f"The preset {preset} is meant for a latency limit (Constraint: latency); without one most of its "
+                "settings have no effect.")
 
-    defaults = strategy_class(algo).defaults
-    with st.expander(f"Settings of {algo}", expanded=False):
-        st.caption("Defaults: " + ", ".join(f"`{k}={json.dumps(v)}`" for k, v in defaults.items()))
-        settings_text = st.text_area("One KEY=VALUE per line (overrides the defaults)", key=f"search_settings_{algo}",
-                                     placeholder="\n".join(f"{k}={json.dumps(v)}" for k, v in list(defaults.items())[:2]))
+    with st.expander(f"Settings of {algo}" + (f" (preset {preset})" if preset else ""), expanded=preset is not None):
+        setting_widgets(algo, preset)
+        try:
+            command = cli_equivalent(algo, preset, chosen_settings(algo, preset))
+        except NasvizError as exc:
+            st.caption(md_escape(str(exc)))
+        else:
+            st.caption("The same strategy settings on the command line:")
+            st.code(f"nasviz search {command}", language="bash")
 
     c1, c2, c3 = st.columns(3)
     budget = c1.number_input("Budget (queries)", min_value=1, value=100, step=1, key="search_budget")
@@ -167,7 +186,7 @@ def new_search_form(job: Any) -> None:
         config = SearchConfig(space=space, dataset=dataset, algo=algo, budget=int(budget), seed=seeds[0],
                               signal=signal, reported=[reported], device=device,
                               max_latency=None if max_latency is None else float(max_latency), joint=int(joint),
-                              settings=parse_settings(settings_text.splitlines()))
+                              settings=chosen_settings(algo, preset), preset=preset)
         if open_store() is None:
             return
         job = start_job(config, seeds, delay_s=float(delay))

@@ -1,8 +1,10 @@
-"""``nasviz search`` (several seeds of one strategy) and ``nasviz runs list|show|export|resume``."""
+"""``nasviz search`` (several seeds of one strategy or preset), ``nasviz search presets``, ``nasviz search settings``
+and ``nasviz runs list|show|export|resume``."""
 
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +15,10 @@ from nasviz.errors import ConfigError
 from nasviz.progress import tqdm_progress
 from nasviz.search.summary import decision_lines, rank_text
 
-#: the registered strategies (nasviz.search.base.strategy_names, spelled out: importing the search package
-#: at CLI start-up costs seconds); tests/test_search_cli.py checks the two agree
-ALGO_CHOICES = "random, re, ls, tpe, arch2vec-bo, arch2vec-rl, gp-bo, nao, agnet, agnet-8, agnet-xgb"
+#: the registered strategies and the presets (nasviz.search.base.strategy_names, nasviz.search.presets.preset_names,
+#: spelled out: importing the search package at CLI start-up costs seconds); tests/test_search_cli.py checks they agree
+ALGO_CHOICES = "random, re, ls, tpe, arch2vec-bo, arch2vec-rl, gp-bo, nao, agnet, agnet-xgb"
+PRESET_CHOICES = "agnet-8, agnet-8-late, gp-bo-constrained"
 
 #: the most seeds one ``nasviz search`` runs (each seed is a stored run, validated before the first starts)
 MAX_SEEDS = 1000
@@ -32,7 +35,9 @@ def _fmt(value: Any, digits: int = 2) -> str:
 def format_report(report: dict[str, Any]) -> str:
     """Human text of :func:`nasviz.search.multi.seeds_report`."""
     protocol = report["protocol"]
-    lines = [f"{report['config']['algo']} on {protocol['space']} {protocol['dataset']}: {protocol['note']}",
+    config = report["config"]
+    name = f"{config['preset']} ({config['algo']})" if config.get("preset") else config["algo"]
+    lines = [f"{name} on {protocol['space']} {protocol['dataset']}: {protocol['note']}",
              f"data version {protocol['data_version']}"]
     key = protocol["reported"][0]
     for run in report["runs"]:
@@ -58,11 +63,21 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+search_app = typer.Typer(help="Run a search for several seeds; `nasviz search presets` lists the named presets, "
+                              "`nasviz search settings ALGO` a strategy's settings.", invoke_without_command=True)
+
+
+@search_app.callback()
 @handles_errors
 def search_command(
+    ctx: typer.Context,
     space: str = typer.Option("nb201", "--space", help="Search space."),
     dataset: str = typer.Option("cifar10", "--dataset", help="Dataset of the benchmark metrics."),
-    algo: str = typer.Option("random", "--algo", help=f"Strategy: {ALGO_CHOICES}."),
+    algo: str | None = typer.Option(None, "--algo", help=f"Strategy: {ALGO_CHOICES} (default: random, or the "
+                                                        "preset's strategy); a preset's name works too."),
+    preset: str | None = typer.Option(None, "--preset", help=f"Named preset ({PRESET_CHOICES}; `nasviz search "
+                                                            "presets` lists them): its strategy and settings, "
+                                                            "--set on top."),
     budget: int = typer.Option(192, "--budget", help="Queries per run."),
     seeds: int = typer.Option(1, "--seeds", help="Number of seeds (runs)."),
     seed_start: int = typer.Option(0, "--seed-start", help="First seed."),
@@ -72,10 +87,14 @@ def search_command(
     device: str | None = typer.Option(None, "--device", help="Device of a latency constraint, e.g. pixel3."),
     max_latency: float | None = typer.Option(None, "--max-latency", help="Latency limit L in ms."),
     joint: int = typer.Option(0, "--joint", help="0: accuracy s.t. latency <= L; 1: joint ranking (AG-Net)."),
-    settings: list[str] | None = typer.Option(None, "--set", help="Strategy setting KEY=VALUE (repeatable)."),
+    settings: list[str] | None = typer.Option(None, "--set", help="Strategy setting KEY=VALUE (repeatable), "
+                                                                   "converted by its declared type; `nasviz search "
+                                                                   "settings ALGO` lists them."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Run a search for several seeds and print per-seed results and mean +- std."""
+    if ctx.invoked_subcommand is not None:
+        return
     from nasviz.search.base import parse_settings
     from nasviz.search.multi import prepare_runs, run_prepared, seeds_report
     from nasviz.search.runner import SearchConfig
@@ -86,13 +105,71 @@ def search_command(
         raise ConfigError(f"--seed-start must be >= 0, got {seed_start}")
     config = SearchConfig(space=space, dataset=dataset, algo=algo, budget=budget, seed=seed_start, batch_size=batch_size,
                           signal=signal, reported=list(reported) if reported else None, device=device,
-                          max_latency=max_latency, joint=joint, settings=parse_settings(settings))
+                          max_latency=max_latency, joint=joint, settings=parse_settings(settings), preset=preset)
     runners = prepare_runs(config, list(range(seed_start, seed_start + seeds)))  # all checks before the bar
     for warning in runners[0].warnings:
         typer.echo(f"nasviz: warning: {warning}", err=True)
-    with tqdm_progress(f"search {algo}", seeds * budget, enabled=not as_json) as progress:
+    label = runners[0].config.preset or runners[0].config.algo
+    with tqdm_progress(f"search {label}", seeds * budget, enabled=not as_json) as progress:
         results = run_prepared(runners, progress=progress)
     emit(seeds_report(results), as_json, format_report)
+
+
+def format_presets(presets: list[dict[str, Any]]) -> str:
+    """Human text of ``nasviz search presets``."""
+    blocks = []
+    for p in presets:
+        settings = " ".join(f"--set {key}={_setting_text(value)}" for key, value in p["settings"].items())
+        lines = [f"{p['name']}  (strategy {p['strategy']}{', for a latency limit' if p['constrained'] else ''})",
+                 f"  settings: {settings}"]
+        lines += textwrap.wrap(p["description"], 110, initial_indent="  ", subsequent_indent="  ")
+        lines.append(f"  source: {p['source']}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def _setting_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+@search_app.command("presets")
+@handles_errors
+def presets_command(as_json: bool = JSON_OPTION) -> None:
+    """List the named presets: name, strategy, settings, description with measured figures, and their source."""
+    from nasviz.search.presets import describe_presets
+
+    emit(describe_presets(), as_json, format_presets)
+
+
+@search_app.command("settings")
+@handles_errors
+def settings_command(algo: str = typer.Argument(..., help=f"Strategy ({ALGO_CHOICES}) or preset."),
+                     as_json: bool = JSON_OPTION) -> None:
+    """A strategy's settings: name, type, default (or the preset's value), range or choices, and help."""
+    from nasviz.search.base import strategy_class
+    from nasviz.search.presets import resolve_strategy
+
+    resolved = resolve_strategy(algo)
+    cls = strategy_class(resolved.strategy)
+    rows = [{**field.to_dict(), "value": resolved.settings[field.name]} for field in cls.setting_fields]
+    doc = {"strategy": resolved.strategy, "preset": resolved.preset, "settings": rows}
+
+    def human(doc: dict[str, Any]) -> str:
+        head = f"{doc['strategy']}" + (f" with preset {doc['preset']}" if doc["preset"] else "")
+        if not doc["settings"]:
+            return f"{head}: no settings"
+        lines = [f"{head}:"]
+        for field, row in zip(cls.setting_fields, doc["settings"], strict=True):
+            changed = "" if row["value"] == row["default"] else f" (preset; default {_setting_text(row['default'])})"
+            lines.append(f"  {row['name']}={_setting_text(row['value'])}{changed}: {field.type_text()}")
+            lines += textwrap.wrap(row["help"], 106, initial_indent="      ", subsequent_indent="      ")
+        return "\n".join(lines)
+
+    emit(doc, as_json, human)
 
 
 def _run_row(run: Any) -> dict[str, Any]:
@@ -210,8 +287,8 @@ def runs_resume(run_id: int = typer.Argument(..., help="Run id."),
 
 
 def register(app: typer.Typer) -> None:
-    app.command("search")(search_command)
+    app.add_typer(search_app, name="search")
     app.add_typer(runs_app, name="runs")
 
 
-__all__ = ["format_report", "register", "runs_app", "search_command"]
+__all__ = ["format_presets", "format_report", "register", "runs_app", "search_app", "search_command"]

@@ -16,6 +16,7 @@ from nasviz.evaluators.cost import CostEvaluator
 from nasviz.evaluators.latency import LatencyEvaluator
 from nasviz.evaluators.live import LiveTrainingEvaluator
 from nasviz.evaluators.tabular import TabularEvaluator
+from nasviz.settings import literal_value, parse_assignments
 
 EVALUATORS: dict[str, type[Evaluator]] = {
     "tabular": TabularEvaluator,
@@ -31,35 +32,22 @@ DESCRIPTIONS = {
 }
 
 
-def _parse_value(text: str) -> Any:
-    lowered = text.strip().lower()
-    if lowered in ("none", "null"):
-        return None
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for cast in (int, float):
-        try:
-            return cast(text)
-        except ValueError:
-            pass
-    return text.strip()
-
-
 def parse_spec(text: str) -> dict[str, Any]:
-    """``kind:key=value,...`` -> dict with ``kind``."""
+    """``kind:key=value,...`` -> dict with ``kind``; the options are read by the one KEY=VALUE reader of the
+    strategy settings (:func:`nasviz.settings.parse_assignments`, values by :func:`nasviz.settings.literal_value`)."""
     text = text.strip()
     if not text:
         raise ConfigError("empty evaluator spec; use e.g. 'live:nb201' or 'tabular:space=nb201'")
     kind, _, rest = text.partition(":")
     spec: dict[str, Any] = {"kind": kind.strip().lower()}
-    for position, item in enumerate(p for p in rest.split(",") if p.strip()):
-        if "=" not in item:
-            if position == 0:
-                spec["space"] = item.strip()
-                continue
-            raise ConfigError(f"bad evaluator option {item!r} in {text!r}: expected key=value")
-        key, _, value = item.partition("=")
-        spec[key.strip()] = _parse_value(value)
+    items = [p for p in rest.split(",") if p.strip()]
+    if items and "=" not in items[0]:
+        spec["space"] = items.pop(0).strip()
+    try:
+        options = parse_assignments(items, example="epochs=4", what="evaluator option")
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (in {text!r})") from None
+    spec.update({key: literal_value(value) for key, value in options.items()})
     return spec
 
 

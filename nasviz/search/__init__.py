@@ -8,6 +8,8 @@ Public API::
     result = run_search(SearchConfig(space="nb201", dataset="cifar10", algo="re", budget=192, seed=0))
     result.summary["at"]["100"]["reported"]        # 200-epoch test accuracy of the best cell by signal
     RunStore().queries(result.run_id)              # every query, in order
+    run_search(SearchConfig(preset="agnet-8-late", budget=192, seed=0))  # a named preset (nasviz.search.presets)
+    strategy_class("gp-bo").setting_fields         # the typed settings: name, type, default, range, help
     SearchRunner.resume(run_id).run()              # continue a stopped/crashed run without re-querying
 
 In a UI: build the runner (every check raises here), take its id, run it in a thread and poll the store::
@@ -38,6 +40,7 @@ from nasviz.search.objective import (
     TableObjective,
     feasibility_report,
 )
+from nasviz.search.presets import PRESETS, Preset, get_preset, preset_names, resolve_strategy
 from nasviz.search.runner import RunResult, SearchConfig, SearchRunner, build_strategy, run_search
 from nasviz.search.store import QueryRecord, RunInfo, RunStore
 from nasviz.search.summary import aggregate, best_record, summarize, trajectory
@@ -49,6 +52,8 @@ __all__ = [
     "FunctionObjective",
     "Objective",
     "Observation",
+    "PRESETS",
+    "Preset",
     "Protocol",
     "QueryRecord",
     "RunInfo",
@@ -65,9 +70,12 @@ __all__ = [
     "feasibility_ratio",
     "feasibility_report",
     "fitness_scores",
+    "get_preset",
     "parse_settings",
     "penalised_ranks",
+    "preset_names",
     "register_strategy",
+    "resolve_strategy",
     "run_search",
     "strategy_class",
     "strategy_names",

@@ -7,10 +7,9 @@ the same cells. Its state is rebuilt for a resumed run by replaying the stored h
 
 from __future__ import annotations
 
-import json
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -18,8 +17,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from nasviz.errors import ConfigError
-from nasviz.search.constraints import Constraint, fitness_scores
+from nasviz.search.constraints import INFEASIBLE_ORDERS, Constraint, fitness_scores
 from nasviz.search.moves import SpaceMoves
+from nasviz.settings import Setting, parse_assignments, resolve_settings
 
 
 @dataclass(frozen=True)
@@ -51,38 +51,18 @@ class SearchContext:
     resources: dict[str, Any] = field(default_factory=dict)
 
 
-def parse_settings(items: Sequence[str] | None) -> dict[str, Any]:
-    """``KEY=VALUE`` strategy settings (CLI ``--set``, the Search page); values are JSON when they parse (numbers,
-    true/false, lists), else text. Blank items are skipped; an item without ``=`` is a ConfigError."""
-    out: dict[str, Any] = {}
-    for item in items or []:
-        if not item.strip():
-            continue
-        if "=" not in item:
-            raise ConfigError(f"bad strategy setting {item.strip()!r}: expected KEY=VALUE, e.g. population_size=20")
-        key, value = item.split("=", 1)
-        try:
-            out[key.strip()] = json.loads(value)
-        except (json.JSONDecodeError, RecursionError):
-            out[key.strip()] = value.strip()
-    return out
+def parse_settings(items: Sequence[str] | None) -> dict[str, str]:
+    """``KEY=VALUE`` strategy settings (CLI ``--set``) as text: each value is converted by the type its strategy
+    declares when the strategy is built (:meth:`Strategy.resolve_settings`). Blank items are skipped; an item without
+    ``=`` is a ConfigError. The one reader of such text (:func:`nasviz.settings.parse_assignments`)."""
+    return parse_assignments(items)
 
 
-def check_setting_type(strategy: str, key: str, value: Any, default: Any) -> None:
-    """ConfigError unless ``value`` has the kind of its default (a number for a number, text for text, a flag for a
-    flag, a list for a list; anything where the default is None), so a typo fails before a run starts."""
-    if default is None:
-        return
-    kinds = ((bool, "true or false"), ((int, float), "a number"), (str, "text"), ((list, tuple), "a list"))
-    for kind, label in kinds:
-        if isinstance(default, kind):
-            is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
-            fits = isinstance(value, bool) if kind is bool else is_number if label == "a number" else isinstance(value, kind)
-            if not fits or (is_number and not math.isfinite(value)):
-                shown = value if len(repr(value)) <= 60 else f"{repr(value)[:60]}..."
-                raise ConfigError(f"setting {key} of strategy {strategy} must be {label} (default {default!r}), "
-                                  f"got {shown!r}" + (" (not finite)" if fits else ""))
-            return
+#: how infeasible observations are ordered among themselves under a latency limit (strategies that compare cells)
+INFEASIBLE_ORDER_SETTING = Setting(
+    "infeasible_order", "choice", "violation",
+    "Under a latency limit, how infeasible cells are ordered among themselves: violation = by latency (the "
+    "faster first), agnet = AG-Net's order (by accuracy).", choices=INFEASIBLE_ORDERS)
 
 
 class Strategy(ABC):
@@ -94,17 +74,43 @@ class Strategy(ABC):
 
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
-    #: default settings; the effective ones are recorded with every run
+    #: the settings the strategy reads, typed (name, type, default, range or choices, help); the effective values
+    #: are recorded with every run
+    setting_fields: ClassVar[tuple[Setting, ...]] = ()
+    #: ``{name: default}`` of :attr:`setting_fields` (derived for every subclass)
     defaults: ClassVar[dict[str, Any]] = {}
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        names = [entry.name for entry in cls.setting_fields]
+        if len(set(names)) != len(names):
+            raise TypeError(f"strategy {cls.__name__} declares a setting twice: {names}")
+        cls.defaults = {entry.name: entry.default for entry in cls.setting_fields}
+
+    @classmethod
+    def setting(cls, name: str) -> Setting:
+        """The declared setting ``name`` (ConfigError naming the known ones otherwise)."""
+        for entry in cls.setting_fields:
+            if entry.name == name:
+                return entry
+        raise ConfigError(f"unknown setting {name} for strategy {cls.name}; "
+                          f"known: {', '.join(cls.defaults) or 'none'}")
+
+    @classmethod
+    def resolve_settings(cls, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Every setting of the strategy: ``given`` ones (text or values) converted by their declared type, the
+        others at their default; then :meth:`check_settings`. The one place settings are validated."""
+        settings = resolve_settings(cls.setting_fields, given or {}, f"strategy {cls.name}")
+        cls.check_settings(settings)
+        return settings
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> None:
+        """ConfigError when typed settings do not fit together (e.g. a sample larger than the population)."""
+        return None
+
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
-        unknown = set(settings) - set(self.defaults)
-        if unknown:
-            raise ConfigError(f"unknown setting(s) {', '.join(sorted(unknown))} for strategy {self.name}; "
-                              f"known: {', '.join(sorted(self.defaults)) or 'none'}")
-        for key, value in settings.items():
-            check_setting_type(self.name, key, value, self.defaults[key])
-        self.settings: dict[str, Any] = {**self.defaults, **settings}
+        self.settings: dict[str, Any] = self.resolve_settings(settings)
         self.context = context
         self.moves = context.moves
         self.constraint = context.constraint
@@ -246,7 +252,6 @@ _REGISTRY: dict[str, str] = {
     "gp-bo": "nasviz.search.strategies.gp_bo:GPBO",
     "nao": "nasviz.search.strategies.nao:NAOSearch",
     "agnet": "nasviz.search.strategies.agnet:AGNetSearch",
-    "agnet-8": "nasviz.search.strategies.agnet:AGNetSmallRoundsSearch",
     "agnet-xgb": "nasviz.search.strategies.agnet:AGNetXGBSearch",
 }
 _ALIASES = {"rs": "random", "random-search": "random", "evolution": "re", "regularized-evolution": "re",

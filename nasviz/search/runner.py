@@ -17,10 +17,11 @@ from typing import Any
 
 from nasviz.errors import ConfigError, DataError, NasvizError
 from nasviz.progress import ProgressCallback, no_progress
-from nasviz.search.base import Observation, SearchContext, Strategy, canonical_strategy_name, strategy_class
+from nasviz.search.base import Observation, SearchContext, Strategy, strategy_class
 from nasviz.search.constraints import Constraint
 from nasviz.search.moves import moves_for
 from nasviz.search.objective import Objective, TableObjective, feasibility_report
+from nasviz.search.presets import get_preset, resolve_strategy
 from nasviz.search.store import QueryRecord, RunInfo, RunStore, run_state
 from nasviz.search.summary import summarize
 from nasviz.spaces import get_space
@@ -34,7 +35,8 @@ class SearchConfig:
 
     space: str = "nb201"
     dataset: str = "cifar10"
-    algo: str = "random"
+    #: a strategy (or a preset's name); None: the preset's strategy, or random search
+    algo: str | None = None
     budget: int = 192
     seed: int = 0
     batch_size: int = 1
@@ -44,6 +46,8 @@ class SearchConfig:
     max_latency: float | None = None
     joint: int = 0
     settings: dict[str, Any] = field(default_factory=dict)
+    #: a named preset (:mod:`nasviz.search.presets`); ``settings`` override its settings
+    preset: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,17 +76,20 @@ class RunResult:
     replay_divergence: int | None = None
 
 
-def build_strategy(name: str, space: str, seed: int, *, constraint: Constraint | None = None,
-                   domain: list[str] | None = None, settings: dict[str, Any] | None = None) -> Strategy:
-    """A strategy with the resources it needs (e.g. arch2vec embeddings: DataError when not trained)."""
-    cls = strategy_class(name)
+def build_strategy(name: str | None, space: str, seed: int, *, constraint: Constraint | None = None,
+                   domain: list[str] | None = None, settings: dict[str, Any] | None = None,
+                   preset: str | None = None) -> Strategy:
+    """A strategy (``name``: a strategy or a preset's name; ``preset``: a preset whose settings ``settings``
+    override) with the resources it needs (e.g. arch2vec embeddings: DataError when not trained)."""
+    resolved = resolve_strategy(name, preset, settings)
+    cls = strategy_class(resolved.strategy)
     resources: dict[str, Any] = {}
-    for encoder in cls.required_encoders({**cls.defaults, **(settings or {})}):
+    for encoder in cls.required_encoders(resolved.settings):
         from nasviz.encoders.store import load_embeddings
 
         resources[f"embeddings:{encoder}"] = load_embeddings(get_space(space).name, encoder)
     context = SearchContext(moves_for(space), constraint, domain, resources)
-    return cls(context, seed, **(settings or {}))
+    return cls(context, seed, **resolved.given)
 
 
 def min_budget(strategy: Strategy) -> int:
@@ -109,7 +116,8 @@ class SearchRunner:
     # ---- validation --------------------------------------------------------------------------
     def _validate_and_build(self, objective: Objective | None) -> None:
         cfg = self.config
-        cfg.algo = canonical_strategy_name(cfg.algo)
+        resolved = resolve_strategy(cfg.algo, cfg.preset, cfg.settings)  # every setting checked here, typed
+        cfg.algo, cfg.preset, cfg.settings = resolved.strategy, resolved.preset, resolved.given
         space = get_space(cfg.space)
         cfg.space = space.name
         if isinstance(cfg.budget, bool) or int(cfg.budget) < 1:
@@ -123,6 +131,9 @@ class SearchRunner:
         self.protocol = self.objective.protocol
         #: things the user should know before the run starts (e.g. hardly any cell meets the latency limit)
         self.warnings: list[str] = []
+        if cfg.preset is not None and get_preset(cfg.preset).constrained and self.constraint is None:
+            self.warnings.append(f"preset {cfg.preset} is meant for a latency limit (--device, --max-latency); "
+                                 "without one most of its settings have no effect")
         if self.constraint is not None:
             self.objective.check_constraint(self.constraint)  # ConfigError: no cell meets the limit
             report = feasibility_report(self.objective, self.constraint)
@@ -155,7 +166,9 @@ class SearchRunner:
     def start(self) -> int:
         """Create the run's row (fresh runs) and return its id."""
         if self.run_id is None:
-            self.run_id = self.store.create_run(strategy=self.config.algo, seed=self.config.seed,
+            # the preset's name where there is one (agnet-8 runs stay apart from plain agnet runs)
+            self.run_id = self.store.create_run(strategy=self.config.preset or str(self.config.algo),
+                                                seed=self.config.seed,
                                                 config=self.stored_config(), data_version=self.protocol.data_version,
                                                 budget=int(self.config.budget), reference=self.reference)
         return self.run_id

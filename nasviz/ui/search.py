@@ -1,5 +1,5 @@
-"""Search page views: every chart of a run (figures from :mod:`nasviz.search_figures`) and the live panel that
-redraws while a job runs."""
+"""Search page views: the strategy settings built from their declared types with the presets in a selector, every
+chart of a run (figures from :mod:`nasviz.search_figures`) and the live panel that redraws while a job runs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import streamlit as st
 
 from nasviz.errors import ConfigError, NasvizError
 from nasviz.search import RunInfo, RunStore
+from nasviz.search.base import strategy_class
+from nasviz.search.presets import PRESETS, get_preset
 from nasviz.search.summary import decision_lines
 from nasviz.search_figures import best_so_far_figure, feasibility_figure, queries_figure
 from nasviz.search_jobs import (
@@ -23,6 +25,7 @@ from nasviz.search_jobs import (
     queries_frame,
     run_protocol,
 )
+from nasviz.settings import Setting
 from nasviz.spaces import get_space
 from nasviz.ui.cells import show_cell_drawing
 from nasviz.ui.figures import show_figure
@@ -62,6 +65,140 @@ def _seed_total(text: str) -> int:
         match = _SEED_RANGE.match(part)
         total += max(0, int(match.group(2)) - int(match.group(1)) + 1) if match else bool(part.strip())
     return total
+
+
+# ---- strategy settings and presets ------------------------------------------------------------------
+
+#: the preset selector's entry for "no preset" (the strategy's defaults)
+NO_PRESET = "none"
+ALGO_KEY, PRESET_KEY = "search_algo", "search_preset"
+
+
+def setting_key(algo: str, name: str) -> str:
+    """Session-state key of the widget of setting ``name`` of strategy ``algo``."""
+    return f"search_setting_{algo}_{name}"
+
+
+def widget_value(field: Setting, value: Any) -> Any:
+    """``value`` in the form the setting's widget holds (text for lists, a float for a number, ...)."""
+    if field.kind == "floats":
+        return field.text(value)
+    if field.kind == "float":
+        return float(value)
+    return value
+
+
+def base_settings(algo: str, preset: str | None) -> dict[str, Any]:
+    """Every setting of ``algo`` as ``preset`` (or, without one, the defaults) sets it."""
+    cls = strategy_class(algo)
+    return cls.resolve_settings(dict(get_preset(preset).settings) if preset else {})
+
+
+def fill_setting_widgets(algo: str, preset: str | None) -> None:
+    """Put the values of ``preset`` (or the defaults) into the widgets of ``algo``'s settings."""
+    cls = strategy_class(algo)
+    values = base_settings(algo, preset)
+    for field in cls.setting_fields:
+        st.session_state[setting_key(algo, field.name)] = widget_value(field, values[field.name])
+
+
+def chosen_preset(algo: str) -> str | None:
+    """The preset in the selector when it is one of ``algo``'s, else None."""
+    name = st.session_state.get(PRESET_KEY, NO_PRESET)
+    return name if name != NO_PRESET and get_preset(name).strategy == algo else None
+
+
+def _preset_changed() -> None:
+    """Choosing a preset selects its strategy and fills the setting widgets with its values; "none" restores the
+    current strategy's defaults."""
+    name = st.session_state.get(PRESET_KEY, NO_PRESET)
+    if name == NO_PRESET:
+        if ALGO_KEY in st.session_state:
+            fill_setting_widgets(st.session_state[ALGO_KEY], None)
+        return
+    preset = get_preset(name)
+    st.session_state[ALGO_KEY] = preset.strategy
+    fill_setting_widgets(preset.strategy, preset.name)
+
+
+def _strategy_changed() -> None:
+    """Another strategy than the preset's: the preset selector goes back to "none"."""
+    name = st.session_state.get(PRESET_KEY, NO_PRESET)
+    if name != NO_PRESET and get_preset(name).strategy != st.session_state.get(ALGO_KEY):
+        st.session_state[PRESET_KEY] = NO_PRESET
+
+
+def strategy_selector(column: Any, strategies: list[str], default: str = "re") -> str:
+    """The strategy selectbox (key ``search_algo``)."""
+    if ALGO_KEY not in st.session_state:
+        st.session_state[ALGO_KEY] = default if default in strategies else strategies[0]
+    return column.selectbox("Strategy", strategies, key=ALGO_KEY, on_change=_strategy_changed)
+
+
+def preset_selector(column: Any, caption: Any) -> str | None:
+    """The preset selectbox (key ``search_preset``) and, in ``caption``, the chosen preset's description."""
+    names = [NO_PRESET, *(p.name for p in PRESETS)]
+    st.session_state.setdefault(PRESET_KEY, NO_PRESET)
+    name = column.selectbox("Preset", names, key=PRESET_KEY, on_change=_preset_changed,
+                            format_func=lambda n: "none (the strategy's defaults)" if n == NO_PRESET
+                            else f"{n} ({get_preset(n).strategy})",
+                            help="Named settings with the figures measured for them (`nasviz search presets`). "
+                                 "Choosing one selects its strategy and fills the settings below.")
+    if name == NO_PRESET:
+        return None
+    preset = get_preset(name)
+    note = " Meant for a latency limit (Constraint: latency)." if preset.constrained else ""
+    caption.caption(md_escape(f"{preset.description}{note} Source: {preset.source}."))
+    return name
+
+
+def setting_widgets(algo: str, preset: str | None, columns: int = 3) -> None:
+    """One widget per declared setting of ``algo`` (number inputs with their range, toggles, selectboxes, text for
+    lists), starting at the preset's values (or the defaults)."""
+    cls = strategy_class(algo)
+    if not cls.setting_fields:
+        st.caption(f"{algo} has no settings.")
+        return
+    values = base_settings(algo, preset)
+    cells = st.columns(columns)
+    for i, field in enumerate(cls.setting_fields):
+        key = setting_key(algo, field.name)
+        st.session_state.setdefault(key, widget_value(field, values[field.name]))
+        column = cells[i % columns]
+        default = field.text(field.default) if field.kind != "str" else field.default
+        help_text = f"{field.help} Default: {default}" + (f"; {field.range_text()}." if field.range_text() else ".")
+        if field.kind in ("int", "float"):
+            integer = field.kind == "int"
+            cast = int if integer else float
+            column.number_input(field.name, key=key, help=help_text,
+                                min_value=None if field.low is None else cast(field.low),
+                                max_value=None if field.high is None else cast(field.high),
+                                step=1 if integer else float(field.step or 0.01), format="%d" if integer else "%g")
+        elif field.kind == "bool":
+            column.toggle(field.name, key=key, help=help_text)
+        elif field.kind == "choice":
+            column.selectbox(field.name, list(field.choices), key=key, help=help_text)
+        else:
+            column.text_input(field.name, key=key, help=help_text, max_chars=400)
+
+
+def chosen_settings(algo: str, preset: str | None) -> dict[str, Any]:
+    """The settings whose widgets differ from the preset (or the defaults), converted by their declared types
+    (ConfigError naming the setting, its type and range)."""
+    cls = strategy_class(algo)
+    base = base_settings(algo, preset)
+    given = {f.name: st.session_state[setting_key(algo, f.name)] for f in cls.setting_fields
+             if setting_key(algo, f.name) in st.session_state}
+    typed = {name: cls.setting(name).convert(value, f"strategy {algo}") for name, value in given.items()}
+    return {name: value for name, value in typed.items() if value != base[name]}
+
+
+def cli_equivalent(algo: str, preset: str | None, settings: dict[str, Any]) -> str:
+    """The ``nasviz search`` options of this strategy, preset and settings."""
+    cls = strategy_class(algo)
+    words = [f"--preset {preset}" if preset else f"--algo {algo}"]
+    words += [f"--set {name}={cls.setting(name).text(value)}" for name, value in settings.items()]
+    return " ".join(words)
 
 
 def show_run(run_id: int, key: str, store: RunStore | None = None, drawings: int = 4) -> int:

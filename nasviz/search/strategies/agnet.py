@@ -11,8 +11,9 @@ penalty).
 
 ``late_after`` N > 0 adds a late phase: from the first round after N queries the loop restarts from a fresh copy of
 the pre-trained generator (``late_restart``; it is retrained on every query so far, as each round does) and goes on with
-rounds of ``late_round_size`` and ``late_epochs`` retraining epochs. ``agnet-8`` with ``late_after=100`` combines its
-fast start (rounds of 8) with AG-Net's rounds of 16 later (what it measured: docs/search-nb201.md).
+rounds of ``late_round_size`` and ``late_epochs`` retraining epochs. The presets ``agnet-8`` (rounds of 8 with 8
+epochs) and ``agnet-8-late`` (the same with ``late_after=100``) are settings of this strategy
+(:mod:`nasviz.search.presets`; what they measured: docs/search-nb201.md).
 
 The generator and surrogate are tiny (node states of 32): every round runs with one torch thread
 (:class:`~nasviz.search.base.RoundStrategy`), which is faster than two and does not slow down when the cores are shared
@@ -26,23 +27,39 @@ from typing import Any
 
 import numpy as np
 
-from nasviz.errors import ConfigError
 from nasviz.search.base import RoundStrategy, SearchContext
+from nasviz.settings import Setting
 
 
 class AGNetSearch(RoundStrategy):
     name = "agnet"
     title = "AG-Net (generator + MLP surrogate, weighted retraining)"
     ranker = "mlp"
-    defaults: dict[str, Any] = {"initial_samples": 16, "retrain_epochs": 15, "candidates": 100, "alpha": 0.9,
-                                "k": 1e-3, "uniform": 3.0, "max_batches": 9, "steps_per_epoch": 0, "round_size": 16,
-                                "late_after": 0, "late_round_size": 16, "late_epochs": 15, "late_restart": True}
+    setting_fields = (
+        Setting("initial_samples", "int", 16, "Random cells before the first round.", low=1, high=100_000),
+        Setting("retrain_epochs", "int", 15, "Weighted retraining epochs of the generator and surrogate per round.",
+                low=1, high=10_000),
+        Setting("candidates", "int", 100, "New valid cells generated per round; the surrogate's top ones are "
+                "queried.", low=1, high=100_000),
+        Setting("alpha", "float", 0.9, "Loss weight: (1 - alpha) reconstruction + alpha surrogate MSE.", low=0.0,
+                high=1.0, step=0.05),
+        Setting("k", "float", 1e-3, "Rank weighting 1 / (kN + rank) of the retraining.", low=0.0, high=1e6,
+                step=1e-4),
+        Setting("uniform", "float", 3.0, "Latent samples z ~ U(-a, a): a.", low=1e-6, high=1e3, step=0.5),
+        Setting("max_batches", "int", 9, "Generation batches (100, 200, ... samples) tried per round.", low=1,
+                high=1000),
+        Setting("steps_per_epoch", "int", 0, "Optimiser steps per retraining epoch (0: one pass over the queried "
+                "cells).", low=0, high=100_000),
+        Setting("round_size", "int", 16, "Proposals per round.", low=1, high=100_000),
+        Setting("late_after", "int", 0, "From the first round after this many queries: the late phase (0: off).",
+                low=0, high=1_000_000),
+        Setting("late_round_size", "int", 16, "Proposals per round in the late phase.", low=1, high=100_000),
+        Setting("late_epochs", "int", 15, "Retraining epochs per round in the late phase.", low=1, high=10_000),
+        Setting("late_restart", "bool", True, "Start the late phase from a fresh copy of the pre-trained generator."),
+    )
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
         super().__init__(context, seed, **settings)
-        if int(self.settings["late_after"]) < 0 or int(self.settings["late_round_size"]) < 1 \
-                or int(self.settings["late_epochs"]) < 1:
-            raise ConfigError("agnet late_after must be >= 0 (0 = off) and late_round_size, late_epochs >= 1")
         self.encoder = self._pretrained()
         self.rounds = 0
         self.late = False
@@ -112,16 +129,6 @@ class AGNetSearch(RoundStrategy):
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "rounds": self.rounds, "ranker": self.ranker, "late_phase": self.late}
-
-
-class AGNetSmallRoundsSearch(AGNetSearch):
-    """AG-Net's loop with rounds of 8 proposals and 8 retraining epochs per round: the surrogate and
-    generator are updated twice as often for about the same CPU, which pays off at small budgets
-    (NB201 CIFAR-10, 20 seeds: see benchmarks/results/search_nb201.md)."""
-
-    name = "agnet-8"
-    title = "AG-Net, rounds of 8 (more frequent retraining)"
-    defaults: dict[str, Any] = {**AGNetSearch.defaults, "round_size": 8, "retrain_epochs": 8}
 
 
 class AGNetXGBSearch(AGNetSearch):

@@ -14,18 +14,39 @@ from typing import Any
 
 import numpy as np
 
+from nasviz.errors import ConfigError
 from nasviz.search.base import SearchContext, Strategy
 from nasviz.search.constraints import log_latency_targets, regression_targets
 from nasviz.search.dngo import DNGO, expected_improvement, probability_below
 from nasviz.search.strategies.latent import LatentTable
+from nasviz.settings import Setting
 
 
 class Arch2vecBO(Strategy):
     name = "arch2vec-bo"
     title = "arch2vec-BO (DNGO + EI)"
     encoder = "arch2vec"
-    defaults: dict[str, Any] = {"initial_samples": 16, "hidden": 128, "epochs": 100, "lr": 1e-2,
-                                "batch_size": 32, "ei_incumbent": "best", "xi": 0.0}
+    setting_fields = (
+        Setting("initial_samples", "int", 16, "Random cells before the first model fit.", low=1, high=100_000),
+        Setting("hidden", "int", 128, "Hidden units of the DNGO network.", low=1, high=4096),
+        Setting("epochs", "int", 100, "DNGO training epochs per fit.", low=1, high=10_000),
+        Setting("lr", "float", 1e-2, "DNGO learning rate.", low=1e-8, high=10.0, step=1e-3),
+        Setting("batch_size", "int", 32, "DNGO batch size.", low=1, high=100_000),
+        Setting("ei_incumbent", "str", "best", "Incumbent of expected improvement: best (the best feasible "
+                "observation so far) or a fixed number."),
+        Setting("xi", "float", 0.0, "Exploration margin of expected improvement.", low=0.0, high=1e6, step=0.01),
+    )
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> None:
+        incumbent = settings["ei_incumbent"]
+        try:
+            ok = incumbent == "best" or math.isfinite(float(incumbent))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(f"setting ei_incumbent of strategy arch2vec-bo must be best or a number, "
+                              f"got {incumbent!r}")
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
         super().__init__(context, seed, **settings)
@@ -80,7 +101,5 @@ class Arch2vecBO(Strategy):
         excluded = self.visited | pending
         free = [i for i, cid in enumerate(self.table.ids) if cid not in excluded]
         if not free:
-            from nasviz.errors import ConfigError
-
             raise ConfigError("every cell with an embedding has been queried; lower the budget")
         return free[int(self.rng.integers(len(free)))]

@@ -23,6 +23,7 @@ from torch import nn
 
 from nasviz.search.base import Observation, SearchContext, Strategy
 from nasviz.search.strategies.latent import LatentTable
+from nasviz.settings import Setting
 
 
 class _Policy(nn.Module):
@@ -41,8 +42,17 @@ class Arch2vecRL(Strategy):
     name = "arch2vec-rl"
     title = "arch2vec-RL (REINFORCE)"
     encoder = "arch2vec"
-    defaults: dict[str, Any] = {"hidden": 128, "lr": 1e-2, "episode_length": 16, "discount": 0.4, "baseline": 0.4,
-                                "reward_scale": 0.01}
+    setting_fields = (
+        Setting("hidden", "int", 128, "Hidden units of the LSTM controller.", low=1, high=4096),
+        Setting("lr", "float", 1e-2, "Adam learning rate of the policy.", low=1e-8, high=10.0, step=1e-3),
+        Setting("episode_length", "int", 16, "Queries per episode (one REINFORCE update each).", low=1,
+                high=100_000),
+        Setting("discount", "float", 0.4, "Discount of the returns.", low=0.0, high=1.0, step=0.05),
+        Setting("baseline", "float", 0.4, "Constant baseline subtracted from the returns.", low=-1e6, high=1e6,
+                step=0.05),
+        Setting("reward_scale", "float", 0.01, "Reward = signal x reward_scale (accuracy in % -> fraction).",
+                low=-1e6, high=1e6, step=0.01),
+    )
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
         super().__init__(context, seed, **settings)

@@ -12,19 +12,27 @@ from __future__ import annotations
 from typing import Any
 
 from nasviz.errors import ConfigError
-from nasviz.search.base import SearchContext, Strategy
+from nasviz.search.base import INFEASIBLE_ORDER_SETTING, Strategy
+from nasviz.settings import Setting
 
 
 class RegularizedEvolution(Strategy):
     name = "re"
     title = "Regularized evolution"
-    defaults: dict[str, Any] = {"population_size": 20, "sample_size": 5, "mutation_tries": 100,
-                                "infeasible_order": "violation"}
+    setting_fields = (
+        Setting("population_size", "int", 20, "Cells in the population (the most recently told ones); also the "
+                "number of random initial cells.", low=2, high=100_000),
+        Setting("sample_size", "int", 5, "Population members drawn for each tournament (at most population_size).",
+                low=1, high=100_000),
+        Setting("mutation_tries", "int", 100, "Mutations tried for a new child before a random cell is taken.",
+                low=1, high=100_000),
+        INFEASIBLE_ORDER_SETTING,
+    )
 
-    def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
-        super().__init__(context, seed, **settings)
-        p, s = int(self.settings["population_size"]), int(self.settings["sample_size"])
-        if p < 2 or not 1 <= s <= p:
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> None:
+        p, s = settings["population_size"], settings["sample_size"]
+        if not 1 <= s <= p:
             raise ConfigError(f"regularized evolution needs population_size >= 2 and 1 <= sample_size <= "
                               f"population_size, got {p} and {s}")
 

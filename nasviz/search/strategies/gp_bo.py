@@ -53,6 +53,7 @@ from nasviz.search.base import SearchContext, Strategy
 from nasviz.search.constraints import latency_targets, log_latency_targets, regression_targets
 from nasviz.search.dngo import expected_improvement, probability_below
 from nasviz.search.gp import GaussianProcess
+from nasviz.settings import Setting
 
 LENGTH_SCALES = tuple(float(v) for v in np.geomspace(0.5, 20.0, 8))
 FEATURES = ("onehot", "paths", "arch2vec")
@@ -67,38 +68,52 @@ _DOMAIN_CACHE: dict[tuple[str, str, int], tuple[np.ndarray, dict[tuple[str, ...]
 class GPBO(Strategy):
     name = "gp-bo"
     title = "GP-BO (Matern GP + EI on one-hot cells)"
-    defaults: dict[str, Any] = {"initial_samples": 16, "features": "onehot", "candidates": 1000, "xi": 0.0,
-                                "linear_weights": [0.0, 0.25, 0.5, 0.75, 0.9], "latency_model": "log",
-                                "min_feasible_probability": 0.0, "refit_every": 1, "skip_degenerate": False,
-                                "signal_encoding": "cell", "latency_encoding": "cell",
-                                "min_feasible_probability_until": 0, "dead_code_encodings_below": 0.0}
+    setting_fields = (
+        Setting("initial_samples", "int", 16, "Random cells before the first GP fit.", low=1, high=100_000),
+        Setting("features", "choice", "onehot", "Model inputs: onehot (the categorical parameters), paths (one-hot "
+                "plus the count of every input-to-output op sequence, BANANAS) or arch2vec (the pre-trained "
+                "embeddings).", choices=FEATURES),
+        Setting("candidates", "int", 1000, "Random candidate cells per proposal when there is no table to score "
+                "whole.", low=1, high=1_000_000),
+        Setting("xi", "float", 0.0, "Exploration margin of expected improvement.", low=0.0, high=1e6, step=0.01),
+        Setting("linear_weights", "floats", [0.0, 0.25, 0.5, 0.75, 0.9], "Weights of the linear kernel tried by "
+                "the hyper-parameter search (comma-separated, each in [0, 1]).", low=0.0, high=1.0),
+        Setting("latency_model", "choice", "log", "Under a latency limit, the latency GP models log (default) or "
+                "raw latencies.", choices=("log", "raw")),
+        Setting("min_feasible_probability", "float", 0.0, "Under a latency limit, skip candidates whose P(latency "
+                "<= L) is below this unless none reaches it (0: off).", low=0.0, high=1.0, step=0.05),
+        Setting("refit_every", "int", 1, "Observations between hyper-parameter searches (reused in between).",
+                low=1, high=100_000),
+        Setting("skip_degenerate", "bool", False, "Leave out cells whose output does not depend on their input "
+                "(every path cut by none)."),
+        Setting("signal_encoding", "choice", "cell", "cell (the plain one-hot) or functional (the network the "
+                "cell computes: ops that cannot reach the output become none).", choices=SIGNAL_ENCODINGS),
+        Setting("latency_encoding", "choice", "cell", "cell (the plain one-hot) or executed (plus the ops a graph "
+                "compiler still executes).", choices=LATENCY_ENCODINGS),
+        Setting("min_feasible_probability_until", "int", 0, "Apply min_feasible_probability only while fewer "
+                "than this many cells are observed (0: always).", low=0, high=1_000_000),
+        Setting("dead_code_encodings_below", "float", 0.0, "Under a latency limit, switch to the functional and "
+                "executed encodings when the feasible share estimated from the initial sample is below this "
+                "(0: off).", low=0.0, high=1.0, step=0.05),
+    )
+
+    @classmethod
+    def check_settings(cls, settings: dict[str, Any]) -> None:
+        if settings["features"] == "arch2vec":
+            if settings["signal_encoding"] != "cell":
+                raise ConfigError("gp-bo signal_encoding applies to one-hot features, not to arch2vec embeddings")
+            if settings["dead_code_encodings_below"] > 0:
+                raise ConfigError("gp-bo dead_code_encodings_below applies to one-hot features, not to arch2vec "
+                                  "embeddings")
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
         super().__init__(context, seed, **settings)
         features = str(self.settings["features"])
-        if features not in FEATURES:
-            raise ConfigError(f"gp-bo features must be one of {', '.join(FEATURES)}, got {features!r}")
-        for key, allowed in (("signal_encoding", SIGNAL_ENCODINGS), ("latency_encoding", LATENCY_ENCODINGS)):
-            if self.settings[key] not in allowed:
-                raise ConfigError(f"gp-bo {key} must be one of {', '.join(allowed)}, got {self.settings[key]!r}")
-        if self.settings["signal_encoding"] != "cell" and features == "arch2vec":
-            raise ConfigError("gp-bo signal_encoding applies to one-hot features, not to arch2vec embeddings")
-        until = self.settings["min_feasible_probability_until"]
-        if until < 0 or until != int(until):
-            raise ConfigError("gp-bo min_feasible_probability_until must be 0 (always) or a whole number of queries, "
-                              f"got {until!r}")
-        below = float(self.settings["dead_code_encodings_below"])
-        if not 0.0 <= below <= 1.0:
-            raise ConfigError(f"gp-bo dead_code_encodings_below must be a share of cells in [0, 1], got {below!r}")
-        if below > 0 and features == "arch2vec":
-            raise ConfigError("gp-bo dead_code_encodings_below applies to one-hot features, not to arch2vec embeddings")
         self.signal_encoding = str(self.settings["signal_encoding"])
         self.latency_encoding = str(self.settings["latency_encoding"])
         #: with ``dead_code_encodings_below``: the estimated feasible share and whether the dead-code encodings are on
         self.encoding_decision: dict[str, Any] | None = None
         self._latency_vectors: dict[str, np.ndarray] = {}
-        if self.settings["latency_model"] not in ("raw", "log"):
-            raise ConfigError(f"gp-bo latency_model must be 'raw' or 'log', got {self.settings['latency_model']!r}")
         self._vectors: dict[str, np.ndarray] = {}
         self._table = None
         if features == "arch2vec":

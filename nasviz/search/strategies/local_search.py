@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from nasviz.search.base import SearchContext, Strategy
+from nasviz.search.base import INFEASIBLE_ORDER_SETTING, SearchContext, Strategy
+from nasviz.settings import Setting
 
 
 class LocalSearch(Strategy):
     name = "ls"
     title = "Local search"
-    defaults: dict[str, Any] = {"initial_samples": 16, "infeasible_order": "violation"}
+    setting_fields = (
+        Setting("initial_samples", "int", 16, "Random cells before the first climb; it starts from the best.",
+                low=1, high=100_000),
+        INFEASIBLE_ORDER_SETTING,
+    )
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
         super().__init__(context, seed, **settings)

@@ -16,13 +16,24 @@ from typing import Any
 import numpy as np
 
 from nasviz.search.base import RoundStrategy, SearchContext
+from nasviz.settings import Setting
 
 
 class NAOSearch(RoundStrategy):
     name = "nao"
     title = "NAO (gradient ascent in the encoder's embedding space)"
-    defaults: dict[str, Any] = {"initial_samples": 16, "epochs": 60, "top_k": 100, "max_step": 50,
-                                "trade_off": 0.8, "batch_size": 100, "round_size": 16}
+    setting_fields = (
+        Setting("initial_samples", "int", 16, "Random cells before the first round.", low=1, high=100_000),
+        Setting("epochs", "int", 60, "Fine-tuning epochs of the encoder-predictor-decoder per round.",
+                low=1, high=10_000),
+        Setting("top_k", "int", 100, "Best queried cells the gradient ascent starts from.", low=1, high=100_000),
+        Setting("max_step", "int", 50, "Largest ascent step size tried (1, 2, ... until a new cell decodes).",
+                low=1, high=10_000),
+        Setting("trade_off", "float", 0.8, "Weight of the predictor loss against the reconstruction loss.",
+                low=0.0, high=1.0, step=0.05),
+        Setting("batch_size", "int", 100, "Fine-tuning batch size.", low=1, high=100_000),
+        Setting("round_size", "int", 16, "Proposals per round.", low=1, high=100_000),
+    )
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
         super().__init__(context, seed, **settings)

@@ -10,7 +10,6 @@ from nasviz.search.base import Strategy
 class RandomSearch(Strategy):
     name = "random"
     title = "Random search"
-    defaults: dict[str, Any] = {}
 
     def ask(self, n: int) -> list[Any]:
         return self.random_new_cells(n)

@@ -18,13 +18,22 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 
 from nasviz.search.base import Observation, SearchContext, Strategy
+from nasviz.settings import Setting
 
 
 class TPESearch(Strategy):
     name = "tpe"
     title = "TPE (Optuna)"
-    defaults: dict[str, Any] = {"n_startup_trials": 10, "n_ei_candidates": 24, "multivariate": True,
-                                "max_repeat_proposals": 5}
+    setting_fields = (
+        Setting("n_startup_trials", "int", 10, "Random trials before TPE models the results (Optuna's "
+                "n_startup_trials).", low=0, high=100_000),
+        Setting("n_ei_candidates", "int", 24, "Candidates TPE scores per proposal (Optuna's n_ei_candidates).",
+                low=1, high=100_000),
+        Setting("multivariate", "bool", True, "Model the parameters jointly (multivariate TPE) rather than one "
+                "by one."),
+        Setting("max_repeat_proposals", "int", 5, "Proposals of known cells in a row before an unvisited "
+                "neighbour of the last one is queried instead.", low=1, high=10_000),
+    )
 
     def __init__(self, context: SearchContext, seed: int, **settings: Any) -> None:
         super().__init__(context, seed, **settings)
