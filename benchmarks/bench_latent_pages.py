@@ -228,7 +228,7 @@ def measure_export(repeats: int) -> dict[str, list[float]]:
     sys.path.insert(0, str(ROOT))
     from nasviz import latent, projection
     from nasviz.encoders.store import load_embeddings
-    from nasviz.export import start_renderer
+    from nasviz.figures.render import start_renderer
     from nasviz.ui.figures import render_image
 
     embeddings = load_embeddings("nb201", "arch2vec")

@@ -522,7 +522,7 @@ def walk_drawing(space: SearchSpace | str, cells: Sequence[Any], captions: Seque
     cell highlighted), as PDF, SVG or PNG bytes. ``None`` cells (invalid decodes) are drawn as a note."""
     import graphviz
 
-    from nasviz.drawing import FORMATS, cell_digraph, check_dot
+    from nasviz.figures.cells import FORMATS, cell_digraph, check_dot
 
     space = get_space(space) if isinstance(space, str) else space
     if fmt not in FORMATS:

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from nasviz import drawing
-from nasviz.drawing import (
+from nasviz.errors import ConfigError
+from nasviz.figures import cells as drawing
+from nasviz.figures.cells import (
     HIGHLIGHT,
     OP_COLORS,
     GraphvizMissingError,
@@ -16,7 +17,6 @@ from nasviz.drawing import (
     render_cell,
     save_cell_drawing,
 )
-from nasviz.errors import ConfigError
 from nasviz.spaces import SPACE_NAMES, SearchSpace, get_space
 
 MAGIC = {"svg": b"<svg", "pdf": b"%PDF-", "png": b"\x89PNG\r\n\x1a\n"}

@@ -9,9 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from nasviz import export
 from nasviz.errors import ConfigError
-from nasviz.export import (
+from nasviz.figures import render as export
+from nasviz.figures.render import (
     OKABE_ITO,
     PX_PER_PT,
     ExportError,

@@ -12,11 +12,11 @@ import pytest
 from test_search_support import write_table
 from typer.testing import CliRunner
 
-from nasviz.batch_export import ExportOptions
 from nasviz.cli.main import app
 from nasviz.encoders.store import load_embeddings
 from nasviz.errors import ConfigError
-from nasviz.export import MAX_VECTOR_POINTS, find_browser, vector_ready
+from nasviz.figures.batch import ExportOptions
+from nasviz.figures.render import MAX_VECTOR_POINTS, find_browser, vector_ready
 from nasviz.spaces import get_space
 from nasviz.walk import nearest_neighbour_walk
 
@@ -130,7 +130,7 @@ def test_l2_edit_and_run_figures(tmp_path: Path) -> None:
 
 def test_latent_export_uses_the_pages_default_colour_range(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Like the Latent Space page, an accuracy map leaves the failed cells (~10 %) out of its colour range."""
-    import nasviz.batch_export as batch_export
+    import nasviz.figures.batch as batch_export
     from nasviz import latent
 
     seen: dict = {}

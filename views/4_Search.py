@@ -10,10 +10,10 @@ import streamlit as st
 
 from nasviz.data import available_tables, load_table, table_path
 from nasviz.errors import DataError, NasvizError
+from nasviz.figures.search import comparison_figure, metric_label
 from nasviz.search import RunStore, SearchConfig, get_preset, strategy_names
 from nasviz.search.objective import default_metrics, latency_feasibility, latency_key_for
 from nasviz.search.store import default_store_path
-from nasviz.search_figures import comparison_figure, metric_label
 from nasviz.search_jobs import (
     checkpoint_table,
     comparison_frame,

@@ -151,7 +151,7 @@ def draw_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Draw a cell with Graphviz (ops coloured the same way in every space)."""
-    from nasviz.drawing import save_cell_drawing
+    from nasviz.figures.cells import save_cell_drawing
 
     space = get_space(space_name)
     parsed = space.parse_text(cell)

@@ -20,7 +20,7 @@ CSV_OPTION = typer.Option(True, "--csv/--no-csv", help="Write the figure's data 
 
 
 def _options(formats: list[str] | None, width: str, serif: bool, csv: bool):  # noqa: ANN202
-    from nasviz.batch_export import ExportOptions
+    from nasviz.figures.batch import ExportOptions
 
     return ExportOptions(tuple(dict.fromkeys(f.lower().lstrip(".") for f in formats or ["pdf"])),
                          None if width == "screen" else width, serif, csv)
@@ -61,7 +61,7 @@ def latent_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """A latent map (Latent Space page) at paper size, e.g. `nasviz export latent --space nb201 --out map.pdf`."""
-    from nasviz.batch_export import export_latent
+    from nasviz.figures.batch import export_latent
     from nasviz.progress import tqdm_progress
 
     stem, chosen = _stem(out, formats)
@@ -89,7 +89,7 @@ def walk_command(
 ) -> None:
     """Every cell of a nearest-neighbour walk as its own drawing (changes highlighted), all cells in one drawing, the
     per-step figure and walk.csv."""
-    from nasviz.batch_export import export_walk
+    from nasviz.figures.batch import export_walk
 
     result = export_walk(space, encoder, start, out_dir, steps=steps, metric=metric,
                          options=_options(formats, width, serif, csv))
@@ -111,7 +111,7 @@ def l2_edit_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Latent L2 distance by edit distance (arch2vec figure 3), one box per encoder and edit distance."""
-    from nasviz.batch_export import export_l2_edit
+    from nasviz.figures.batch import export_l2_edit
 
     stem, chosen = _stem(out, formats)
     result = export_l2_edit(space, encoders, stem, cells=cells, seed=seed, options=_options(chosen, width, serif, csv))
@@ -130,7 +130,7 @@ def run_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """The Search page's charts of one run: best so far, every query, feasibility ratio (constrained runs)."""
-    from nasviz.batch_export import export_run
+    from nasviz.figures.batch import export_run
 
     result = export_run(run_id, out_dir, options=_options(formats, width, serif, csv))
     emit(result.to_dict(), as_json, _human)
@@ -148,7 +148,7 @@ def compare_command(
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Mean ± std over seeds of the best reported metric per strategy versus queries (the Search page's comparison)."""
-    from nasviz.batch_export import export_comparison
+    from nasviz.figures.batch import export_comparison
 
     stem, chosen = _stem(out, formats)
     result = export_comparison(run_ids, stem, options=_options(chosen, width, serif, csv))

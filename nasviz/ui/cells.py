@@ -8,8 +8,8 @@ from typing import Any
 
 import streamlit as st
 
-from nasviz.drawing import MIME_TYPES, render_cell
 from nasviz.errors import CellError, NasvizError
+from nasviz.figures.cells import MIME_TYPES, render_cell
 from nasviz.spaces import SearchSpace
 from nasviz.spaces.base import load_json_text
 from nasviz.ui.explorer import MAX_CELL_BYTES, check_cell_size, decode_cell_file, drawing_size_problem, parse_cell, size_text

@@ -1,4 +1,4 @@
-"""Plotly figures on pages, with PNG/SVG/PDF (optional paper preset) and CSV downloads via :mod:`nasviz.export`.
+"""Plotly figures on pages, with PNG/SVG/PDF (optional paper preset) and CSV downloads via :mod:`nasviz.figures.render`.
 
 Images are rendered only when asked: a format's button renders it (with a progress bar; this process's shared
 Kaleido browser makes each render a second or two, also for a 15,625-point map) and then offers the file. The
@@ -14,7 +14,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from nasviz.export import MIME_TYPES, apply_paper_style, figure_bytes, figure_csv, find_browser
+from nasviz.figures.render import MIME_TYPES, apply_paper_style, figure_bytes, figure_csv, find_browser
 
 WIDTH_CHOICES = {"as shown": None, "single column (3.5 in)": "single", "double column (7.16 in)": "double"}
 IMAGE_FORMATS = ("png", "svg", "pdf")

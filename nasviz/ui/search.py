@@ -1,5 +1,5 @@
 """Search page views: the strategy settings built from their declared types with the presets in a selector, every
-chart of a run (figures from :mod:`nasviz.search_figures`) and the live panel that redraws while a job runs."""
+chart of a run (figures from :mod:`nasviz.figures.search`) and the live panel that redraws while a job runs."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from nasviz.errors import ConfigError, NasvizError
+from nasviz.figures.search import best_so_far_figure, feasibility_figure, queries_figure
 from nasviz.search import RunInfo, RunStore
 from nasviz.search.base import strategy_class
 from nasviz.search.presets import PRESETS, get_preset
 from nasviz.search.summary import decision_lines
-from nasviz.search_figures import best_so_far_figure, feasibility_figure, queries_figure
 from nasviz.search_jobs import (
     MAX_SEEDS,
     SearchJob,

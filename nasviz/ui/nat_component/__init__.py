@@ -55,7 +55,7 @@ def pruned_nodes(adapter: CellAdapter, cell: Any, actions: list[int]) -> set[int
 def editor_data(adapter: CellAdapter, cell: Any, actions: list[int], rule: str) -> dict[str, Any]:
     """Everything the JS draws: node positions, edge paths and drop-target positions, allowed actions per edge, and
     the nodes (with their edges) the transformation prunes, drawn greyed out."""
-    from nasviz.drawing import op_color
+    from nasviz.figures.cells import op_color
 
     graph = adapter.graph(cell)
     edges = adapter.edges(cell)

@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from nasviz.errors import NasvizError
-from nasviz.export import OKABE_ITO
+from nasviz.figures.render import OKABE_ITO
 from nasviz.search import RunInfo
 from nasviz.search_jobs import is_constrained, optimum_lines, pareto_points, run_protocol
 

@@ -1,8 +1,8 @@
 """Batch export of paper figures (``nasviz export``): latent maps, nearest-neighbour walks with every cell drawn,
 the L2-versus-edit-distance plot and search runs.
 
-Each figure is the one the pages show (:mod:`nasviz.latent`, :mod:`nasviz.search_figures`), written as PNG, SVG
-and/or PDF with the paper preset of :mod:`nasviz.export` (column width, 8-9 pt fonts, colour-blind palette) and a CSV
+Each figure is the one the pages show (:mod:`nasviz.latent`, :mod:`nasviz.figures.search`), written as PNG, SVG
+and/or PDF with the paper preset of :mod:`nasviz.figures.render` (column width, 8-9 pt fonts, colour-blind palette) and a CSV
 of its data beside it.
 """
 
@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from nasviz.errors import ConfigError
-from nasviz.export import COLUMN_WIDTHS_IN, FORMATS, apply_paper_style, export_session, figure_bytes, figure_csv
+from nasviz.figures.render import COLUMN_WIDTHS_IN, FORMATS, apply_paper_style, export_session, figure_bytes, figure_csv
 from nasviz.progress import ProgressCallback
 
 VIEWS = ("points", "density")
@@ -158,8 +158,8 @@ def export_walk(space: str, encoder: str, start: str, out_dir: Path, *, steps: i
     changes from the previous cell highlighted (``step_NN_cell_ID.<format>``), all of them in one drawing
     (``walk_cells``), the edit distance and metric per step (``walk_metric``) and ``walk.csv``."""
     from nasviz import latent
-    from nasviz.drawing import render_cell
     from nasviz.encoders.store import load_embeddings
+    from nasviz.figures.cells import render_cell
     from nasviz.spaces import get_space
     from nasviz.walk import cell_for_id, nearest_neighbour_walk, step_captions, typed_cell_id
 
@@ -229,8 +229,8 @@ def export_run(run_id: int, out_dir: Path, *, options: ExportOptions | None = No
     """The Search page's charts of one stored run: best so far with the optimum lines (``run_ID_best``), every
     query (``run_ID_queries``: accuracy versus latency with the limit and the exact Pareto front when constrained),
     and under a constraint the feasibility ratio per iteration (``run_ID_feasibility``)."""
+    from nasviz.figures.search import best_so_far_figure, feasibility_figure, queries_figure
     from nasviz.search import RunStore
-    from nasviz.search_figures import best_so_far_figure, feasibility_figure, queries_figure
     from nasviz.search_jobs import feasibility_frame, is_constrained, queries_frame
 
     options = options or ExportOptions()
@@ -257,8 +257,8 @@ def export_comparison(run_ids: Sequence[int], out: Path, *, options: ExportOptio
     """The Search page's comparison of stored runs (papers' figures 3-4): the best-so-far reported metric per strategy,
     mean ± std over seeds, with the table's optimum for unconstrained runs; ``out.csv`` holds the curves and
     ``out_table.csv`` the mean ± std at 96, 100 and 192 queries. Runs must share one protocol."""
+    from nasviz.figures.search import comparison_figure
     from nasviz.search import RunStore
-    from nasviz.search_figures import comparison_figure
     from nasviz.search_jobs import (
         checkpoint_table,
         comparison_frame,
