@@ -1,4 +1,4 @@
-"""The search job manager (nasviz.search_jobs) and an AppTest of the Search page."""
+"""The search job manager (nasviz.search.jobs) and an AppTest of the Search page."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from streamlit.testing.v1 import AppTest
 from nasviz.data import load_table
 from nasviz.errors import ConfigError, DataError
 from nasviz.search import RunStore, SearchConfig, run_search, strategy_names
-from nasviz.search.summary import trajectory
-from nasviz.search_jobs import (
+from nasviz.search.jobs import (
     checkpoint_table,
     comparison_frame,
     export_runs,
@@ -26,6 +25,7 @@ from nasviz.search_jobs import (
     start_job,
     stop_job,
 )
+from nasviz.search.summary import trajectory
 from nasviz.ui.explorer import recommended_import
 
 PAGE = str(Path(__file__).resolve().parents[1] / "views" / "4_Search.py")
@@ -229,7 +229,7 @@ def test_page_constrained_run_and_bad_config(nb201_home: Path, monkeypatch: pyte
 
 def test_feasibility_per_iteration_or_per_window(nb201_home: Path) -> None:
     from nasviz.search import QueryRecord
-    from nasviz.search_jobs import feasibility_frame
+    from nasviz.search.jobs import feasibility_frame
 
     def record(query: int, iteration: int, feasible: bool) -> QueryRecord:
         return QueryRecord(run_id=1, query=query, iteration=iteration, time=0.0, cell_id=str(query), cell={},
@@ -319,13 +319,13 @@ def test_page_preset_selector_fills_the_widgets_and_the_run_records_it(nb201_hom
 # ---- hostile input and broken files (issue 18) -----------------------------------------------------
 
 def test_seed_range_is_counted_before_it_is_built(nb201_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import nasviz.search_jobs
+    import nasviz.search.jobs
 
     def refuse(text: str) -> list[int]:  # the page must refuse the text before it reaches the range-building parser
         raise AssertionError(f"parse_seeds called with {text!r}")
 
     at = run_page()
-    monkeypatch.setattr(nasviz.search_jobs, "parse_seeds", refuse)
+    monkeypatch.setattr(nasviz.search.jobs, "parse_seeds", refuse)
     at.selectbox(key="search_algo").set_value("random")
     at.number_input(key="search_budget").set_value(20)
     for text, shown in (("0-10000000", "names 10,000,001"), ("0-3, 5, 7-100", "names 99"),

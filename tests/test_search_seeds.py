@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from nasviz.cli.main import app
 from nasviz.errors import ConfigError
-from nasviz.search_jobs import MAX_SEEDS, parse_seeds
+from nasviz.search.jobs import MAX_SEEDS, parse_seeds
 
 
 @pytest.mark.parametrize("text", ["0-999999", "0-9999999999999", "5, 0-9999999", "0-30, 31-60", "1" * 5000])

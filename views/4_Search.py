@@ -12,9 +12,7 @@ from nasviz.data import available_tables, load_table, table_path
 from nasviz.errors import DataError, NasvizError
 from nasviz.figures.search import comparison_figure, metric_label
 from nasviz.search import RunStore, SearchConfig, get_preset, strategy_names
-from nasviz.search.objective import default_metrics, latency_feasibility, latency_key_for
-from nasviz.search.store import default_store_path
-from nasviz.search_jobs import (
+from nasviz.search.jobs import (
     checkpoint_table,
     comparison_frame,
     export_runs,
@@ -28,6 +26,8 @@ from nasviz.search_jobs import (
     start_job,
     stop_job,
 )
+from nasviz.search.objective import default_metrics, latency_feasibility, latency_key_for
+from nasviz.search.store import default_store_path
 from nasviz.spaces import get_space
 from nasviz.ui import setup_page, show_figure
 from nasviz.ui.explorer import recommended_import

@@ -231,7 +231,7 @@ def export_run(run_id: int, out_dir: Path, *, options: ExportOptions | None = No
     and under a constraint the feasibility ratio per iteration (``run_ID_feasibility``)."""
     from nasviz.figures.search import best_so_far_figure, feasibility_figure, queries_figure
     from nasviz.search import RunStore
-    from nasviz.search_jobs import feasibility_frame, is_constrained, queries_frame
+    from nasviz.search.jobs import feasibility_frame, is_constrained, queries_frame
 
     options = options or ExportOptions()
     store = store or RunStore()
@@ -259,7 +259,7 @@ def export_comparison(run_ids: Sequence[int], out: Path, *, options: ExportOptio
     ``out_table.csv`` the mean ± std at 96, 100 and 192 queries. Runs must share one protocol."""
     from nasviz.figures.search import comparison_figure
     from nasviz.search import RunStore
-    from nasviz.search_jobs import (
+    from nasviz.search.jobs import (
         checkpoint_table,
         comparison_frame,
         is_constrained,

@@ -11,7 +11,7 @@ from plotly.subplots import make_subplots
 from nasviz.errors import NasvizError
 from nasviz.figures.render import OKABE_ITO
 from nasviz.search import RunInfo
-from nasviz.search_jobs import is_constrained, optimum_lines, pareto_points, run_protocol
+from nasviz.search.jobs import is_constrained, optimum_lines, pareto_points, run_protocol
 
 SIGNAL_COLOR, REPORTED_COLOR, OPTIMUM_COLOR = OKABE_ITO[4], OKABE_ITO[5], "#000000"
 

@@ -13,9 +13,7 @@ from nasviz.errors import ConfigError, NasvizError
 from nasviz.figures.search import best_so_far_figure, feasibility_figure, queries_figure
 from nasviz.search import RunInfo, RunStore
 from nasviz.search.base import strategy_class
-from nasviz.search.presets import PRESETS, get_preset
-from nasviz.search.summary import decision_lines
-from nasviz.search_jobs import (
+from nasviz.search.jobs import (
     MAX_SEEDS,
     SearchJob,
     best_signal_rank_text,
@@ -25,6 +23,8 @@ from nasviz.search_jobs import (
     queries_frame,
     run_protocol,
 )
+from nasviz.search.presets import PRESETS, get_preset
+from nasviz.search.summary import decision_lines
 from nasviz.settings import Setting
 from nasviz.spaces import get_space
 from nasviz.ui.cells import show_cell_drawing
@@ -39,7 +39,7 @@ _SEED_RANGE = re.compile(r"^\s*(\d{1,18})\s*-\s*(\d{1,18})\s*$")
 
 def check_seed_text(text: str, max_seeds: int = MAX_SEEDS) -> None:
     """ConfigError when the seeds text is too long or names more than ``max_seeds`` distinct seeds (a range such as
-    ``0-10000000`` is counted, never built); the text is then parsed by ``nasviz.search_jobs.parse_seeds``."""
+    ``0-10000000`` is counted, never built); the text is then parsed by ``nasviz.search.jobs.parse_seeds``."""
     if len(text) > MAX_SEED_TEXT:
         raise ConfigError(f"the seeds field holds {len(text):,} characters; give at most {max_seeds} seeds "
                           "(e.g. '0, 1, 2' or '0-4')")
