@@ -86,3 +86,15 @@ def test_a_gp_bo_run_records_its_encoding_decision():
     plain = runner.invoke(app, ["search", "--algo", "gp-bo", "--budget", "18", "--json"])
     assert "strategy_decisions" not in json.loads(runner.invoke(
         app, ["runs", "show", str(json.loads(plain.stdout)["runs"][0]["run_id"]), "--json"]).stdout)["summary"]
+
+
+def test_a_run_without_a_feasible_cell_says_so(isolated_home) -> None:  # noqa: ANN001
+    """The embedded NB201 table, a 2 ms Pixel 3 limit and 5 random queries: no feasible cell, said in words."""
+    from typer.testing import CliRunner
+
+    from nasviz.cli.main import app
+
+    result = CliRunner().invoke(app, ["search", "--space", "nb201", "--algo", "random", "--budget", "5", "--device",
+                                      "pixel3", "--max-latency", "0.5"])
+    assert result.exit_code == 0, result.output
+    assert "no feasible cell found" in result.stdout and "None" not in result.stdout

@@ -47,7 +47,8 @@ def format_report(report: dict[str, Any]) -> str:
         # a run compared with a table (it has a regret) gets a rank, "> 100" past the table's best 100
         rank = f" (rank {rank_text(run.get('signal_rank'))})" if run.get("signal_regret") is not None else ""
         lines.append(f"  seed {run['seed']:>3} (run {run['run_id']}): signal {_fmt(run['best_signal'])}{rank}  "
-                     f"{key} {_fmt((run['reported'] or {}).get(key))}{extra}  {run['best_cell']}")
+                     f"{key} {_fmt((run['reported'] or {}).get(key))}{extra}  "
+                     f"{run['best_cell'] if run['best_cell'] is not None else 'no feasible cell found'}")
     for q, stats in report["mean"][key].items():
         lines.append(f"  at {q:>4} queries: {key} {_fmt(stats['mean'])} +- {_fmt(stats['std'])} "
                      f"({stats['with_result']}/{stats['runs']} runs)")
