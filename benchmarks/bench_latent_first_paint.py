@@ -20,7 +20,6 @@ Exits 1 when a target is missed.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import subprocess
@@ -30,27 +29,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from page_timing import prepare_nb201_home  # noqa: E402
 
 TARGET_FIRST_PAINT_S = 3.0
 TARGET_WALK_S = 1.0
 
 
-def prepare_home(home: Path, data: Path | None) -> str:
-    """Import the NB201 metrics the page colours by into ``home``; returns a note on what was used."""
-    os.environ["NASVIZ_HOME"] = str(home)
-    csv_path = data / "nasbench201" / "nb201_merged.csv" if data else None
-    if not csv_path or not csv_path.exists():
-        return "no NASVIZ_DATA: coloured by exact params from the cost model"
-    from nasviz.data import MetricSpec, build_table, save_table
-
-    with open(csv_path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    specs = {"c10_test_200ep": MetricSpec("accuracy", "cifar10", "test", 200),
-             "c100_test_200ep": MetricSpec("accuracy", "cifar100", "test", 200),
-             "lat_pixel3": MetricSpec("latency", device="pixel3")}
-    save_table(build_table("nb201", cell_ids=[r["index"] for r in rows], metrics=list(specs.values()),
-                           columns={s.key: [float(r[c]) for r in rows] for c, s in specs.items()}))
-    return f"benchmark table from {csv_path} (3 metrics)"
+#: the NB201 columns the maps colour by (CSV column -> MetricSpec fields)
+COLUMNS = {"c10_test_200ep": {"kind": "accuracy", "dataset": "cifar10", "split": "test", "epochs": 200},
+           "c100_test_200ep": {"kind": "accuracy", "dataset": "cifar100", "split": "test", "epochs": 200},
+           "lat_pixel3": {"kind": "latency", "device": "pixel3"}}
 
 
 BACKEND = r"""
@@ -134,7 +123,7 @@ def main() -> int:
     data = Path(os.environ["NASVIZ_DATA"]) if os.environ.get("NASVIZ_DATA") else None
 
     with tempfile.TemporaryDirectory(prefix="nasviz_bench_latent_") as tmp:
-        note = prepare_home(Path(tmp), data)
+        note = prepare_nb201_home(Path(tmp), data, COLUMNS)
         from nasviz import projection
         from nasviz.encoders.store import find_model_dir
 

@@ -22,7 +22,6 @@ reported beside it. Only the server this script started is stopped (by its proce
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import statistics
@@ -34,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from page_timing import start_server, stop_server  # noqa: E402
+from page_timing import prepare_nb201_home, start_server, stop_server  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("NASVIZ_CHROMIUM", "/usr/bin/chromium")
@@ -65,23 +64,10 @@ _POINT = """
 _IDLE = "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
 
 
-def prepare_home(home: Path, data: Path | None) -> str:
-    """Import the NB201 metrics the maps colour by into ``home``; returns a note on what was used."""
-    os.environ["NASVIZ_HOME"] = str(home)
-    csv_path = data / "nasbench201" / "nb201_merged.csv" if data else None
-    if not csv_path or not csv_path.exists():
-        return "no NASVIZ_DATA: coloured by exact params from the cost model"
-    sys.path.insert(0, str(ROOT))
-    from nasviz.data import MetricSpec, build_table, save_table
-
-    with open(csv_path, newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    specs = {"c10_test_200ep": MetricSpec("accuracy", "cifar10", "test", 200),
-             "in16_test_200ep": MetricSpec("accuracy", "ImageNet16-120", "test", 200),
-             "lat_pixel3": MetricSpec("latency", device="pixel3")}
-    save_table(build_table("nb201", cell_ids=[r["index"] for r in rows], metrics=list(specs.values()),
-                           columns={s.key: [float(r[c]) for r in rows] for c, s in specs.items()}))
-    return f"benchmark table from {csv_path} (3 metrics)"
+#: the NB201 columns the maps colour by (CSV column -> MetricSpec fields)
+COLUMNS = {"c10_test_200ep": {"kind": "accuracy", "dataset": "cifar10", "split": "test", "epochs": 200},
+           "in16_test_200ep": {"kind": "accuracy", "dataset": "ImageNet16-120", "split": "test", "epochs": 200},
+           "lat_pixel3": {"kind": "latency", "device": "pixel3"}}
 
 
 #: seconds until the script run ended (Streamlit's running indicator gone), beside the times until the result shows
@@ -260,7 +246,7 @@ def main() -> int:
     args = parser.parse_args()
     data = Path(os.environ["NASVIZ_DATA"]) if os.environ.get("NASVIZ_DATA") else None
     with tempfile.TemporaryDirectory(prefix="nasviz_bench_latent_") as tmp:
-        note = prepare_home(Path(tmp), data)
+        note = prepare_nb201_home(Path(tmp), data, COLUMNS)
         times: dict[str, list[float]] = {}
         if args.only != "export":
             server, _ = start_server(Path(tmp), port=args.port)

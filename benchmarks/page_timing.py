@@ -119,3 +119,23 @@ def wait_idle(page: Any, started: float, done: Callable[[], bool] | None = None,
 def summary(times: list[float]) -> dict[str, float]:
     return {"median_s": round(statistics.median(times), 3), "min_s": round(min(times), 3),
             "max_s": round(max(times), 3), "n": len(times)}
+
+
+def prepare_nb201_home(home: Path, data: Path | None, columns: dict[str, dict]) -> str:
+    """Store in ``home`` an NB201 table of the ``nb201_merged.csv`` columns named by ``columns`` (CSV column ->
+    MetricSpec fields), so a benchmark colours by a fixed, small set of metrics; a note on what was used."""
+    import csv
+
+    os.environ["NASVIZ_HOME"] = str(home)
+    csv_path = data / "nasbench201" / "nb201_merged.csv" if data else None
+    if not csv_path or not csv_path.exists():
+        return "no NASVIZ_DATA: coloured by exact params from the cost model"
+    sys.path.insert(0, str(PROJECT_ROOT))
+    from nasviz.data import MetricSpec, build_table, save_table
+
+    with open(csv_path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    specs = {column: MetricSpec(**fields) for column, fields in columns.items()}
+    save_table(build_table("nb201", cell_ids=[r["index"] for r in rows], metrics=list(specs.values()),
+                           columns={s.key: [float(r[c]) for r in rows] for c, s in specs.items()}))
+    return f"benchmark table from {csv_path} ({len(specs)} metrics)"
