@@ -572,3 +572,19 @@ def no_encoder_hint(space: SearchSpace) -> str:
     return (f"No trained encoder for {space.title} yet. Train one with "
             f"`nasviz encoders train arch2vec --space {space.name}` (`nasviz encoders list --space {space.name}` "
             "shows which are trained).")
+
+
+def parse_cell_ids(text: str, known: set[str], space: SearchSpace, limit: int = 200) -> tuple[list[str], list[str]]:
+    """Cell ids (or arch strings / cells the space parses) typed in ``text``, separated by commas, spaces or new
+    lines, at most ``limit`` of them: (ids among ``known``, entries not among them)."""
+    found, missing = [], []
+    for token in [t for t in re.split(r"[\s,;]+", text.strip()) if t][:limit]:
+        if token in known:
+            found.append(token)
+            continue
+        try:
+            cell_id = space.cell_id(space.parse_text(token))
+        except (NasvizError, ValueError, TypeError):
+            cell_id = None
+        (found if cell_id in known else missing).append(cell_id if cell_id in known else token)
+    return list(dict.fromkeys(found)), missing

@@ -14,7 +14,6 @@ from streamlit.errors import StreamlitAPIException
 
 from nasviz import agnet_view, latent, projection
 from nasviz.encoders.store import EmbeddingSet, available_encoders, find_model_dir, model_file_stamp
-from nasviz.errors import NasvizError
 from nasviz.spaces import SearchSpace
 from nasviz.ui import setup_page, show_cell_drawing, show_figure, space_selector
 from nasviz.ui.guard import guarded, md_escape
@@ -130,27 +129,9 @@ def show_job_progress(job: projection.ProjectionJob) -> None:
 
 # ---- selection by id -------------------------------------------------------------------------------
 
-def parse_ids(text: str, known: set[str], space: SearchSpace) -> tuple[list[str], list[str]]:
-    """Cell ids (or arch strings / cells the space parses) typed in ``text``, separated by commas, spaces or new
-    lines: (ids on the map, entries not on it)."""
-    import re
-
-    found, missing = [], []
-    for token in [t for t in re.split(r"[\s,;]+", text.strip()) if t][:MAX_TYPED_IDS]:
-        if token in known:
-            found.append(token)
-            continue
-        try:
-            cell_id = space.cell_id(space.parse_text(token))
-        except (NasvizError, ValueError, TypeError):
-            cell_id = None
-        (found if cell_id in known else missing).append(cell_id if cell_id in known else token)
-    return list(dict.fromkeys(found)), missing
-
-
 def _select_typed(space_name: str, known: set[str], space: SearchSpace) -> None:
     text = st.session_state.get(f"latent_ids_{space_name}", "")
-    found, missing = parse_ids(text, known, space)
+    found, missing = latent.parse_cell_ids(text, known, space, limit=MAX_TYPED_IDS)
     st.session_state[SELECTION.format(space=space_name)] = found
     st.session_state[f"latent_ids_missing_{space_name}"] = missing
     st.session_state[GENERATION] = st.session_state.get(GENERATION, 0) + 1  # the maps' own selections are cleared
